@@ -1,0 +1,115 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { errorMessage, MyclusterError, UsageError } from './errors';
+
+/** Exit codes: 0 success, 1 runtime failure, 2 bad usage. */
+const EXIT_USAGE = 2;
+
+function parseWorkerCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`--workers takes a whole number of workers >= 1, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds > 0)) throw new InvalidArgumentError(`--timeout takes a number of seconds > 0, got "${value}"`);
+  return seconds;
+}
+
+function parseTitlePrefix(value: string): string {
+  if (!/^[\w.@-]{1,64}$/.test(value)) {
+    throw new InvalidArgumentError(`--workerTitlePrefix takes letters, digits, ".", "_", "-" or "@" (at most 64), got "${value}"`);
+  }
+  return value;
+}
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../package.json') as { version: string }).version;
+}
+
+interface StartOptions {
+  workers?: number;
+  workerTitlePrefix?: string;
+  silent?: boolean;
+  daemon?: boolean;
+  watch?: boolean;
+}
+
+function buildProgram(): Command {
+  const program = new Command('mycluster')
+    .description('Run a Node.js app as a supervised cluster: pidfiles, signals, zero-downtime rolling reloads.')
+    .version(version(), '-v, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') });
+
+  program
+    .command('start')
+    .description('start the app: one process, or a master and N workers with --workers or "cluster"')
+    .argument('[mode]', '"cluster" to run a master and workers (same as --workers with the default count)')
+    .option('--workers <n>', 'run a master and N workers (default N: CPUs - 1, at least 1)', parseWorkerCount)
+    .option('--workerTitlePrefix <prefix>', 'process title and pidfile prefix of the workers', parseTitlePrefix)
+    .option('--silent', 'print no logs')
+    .action(async (mode: string | undefined, options: StartOptions) => {
+      if (mode !== undefined && mode !== 'cluster') throw new UsageError(`start takes "cluster" or nothing, got "${mode}"`);
+      if (options.silent) process.env.MYCLUSTER_SILENT = '1';
+      if (mode === 'cluster' || options.workers !== undefined) {
+        const { runCluster } = await import('./master/main.js');
+        await runCluster({ workers: options.workers, workerTitlePrefix: options.workerTitlePrefix });
+      } else {
+        const { runSingleProcess } = await import('./worker/standalone.js');
+        await runSingleProcess();
+      }
+    });
+
+  const withClusterLocation = (command: Command): Command =>
+    command
+      .option('--pids <dir>', 'the pid folder of the cluster (default: config.general.paths.pid of PROJECT_ROOT or the cwd)')
+      .addOption(new Option('--timeout <seconds>', 'give up waiting after this many seconds').argParser(parseSeconds));
+
+  withClusterLocation(program.command('status'))
+    .description("show the running cluster's master and workers")
+    .option('--json', 'print JSON')
+    .action(async (options: { pids?: string; json?: boolean }) => {
+      const { status } = await import('./commands/control.js');
+      await status(options);
+    });
+
+  withClusterLocation(program.command('reload'))
+    .description('rolling reload (USR2) and wait until it finished; exit 1 if it was aborted')
+    .action(async (options: { pids?: string; timeout?: number }) => {
+      const { reload } = await import('./commands/control.js');
+      await reload(options);
+    });
+
+  withClusterLocation(program.command('stop'))
+    .description('stop the cluster (TERM) and wait until the master is gone')
+    .action(async (options: { pids?: string; timeout?: number }) => {
+      const { stop } = await import('./commands/control.js');
+      await stop(options);
+    });
+
+  return program;
+}
+
+/** Run the CLI. Errors are one line on stderr and an exit code; never a stack trace. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = exitCodeOf(error);
+    if (!(error instanceof CommanderError)) process.stderr.write(`mycluster: ${errorMessage(error).split('\n')[0]}\n`);
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end with a CommanderError whose exitCode is 0.
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof MyclusterError) return error.exitCode;
+  return 1;
+}

@@ -1,0 +1,111 @@
+/** `mycluster status`, `reload` and `stop`: act on a running cluster through its pidfile and state file. */
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { MyclusterError } from '../errors';
+import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
+import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
+import { resolveProjectRoot } from '../shared/project';
+
+interface LocateOptions {
+  pids?: string;
+  timeout?: number;
+}
+
+const POLL_MS = 100;
+const DEFAULT_TIMEOUT_S = { reload: 300, stop: 120 };
+
+async function pidFolderOf(options: LocateOptions): Promise<string> {
+  if (options.pids) return path.resolve(options.pids);
+  const config = await loadConfig({ projectRoot: resolveProjectRoot() });
+  return config.general.paths.pid;
+}
+
+/** The running master's pid, or a clear error when no cluster runs there. */
+function runningMaster(pidFolder: string): number {
+  const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
+  const pid = readPidfile(pidfile);
+  if (pid === null || !isAlive(pid)) throw new MyclusterError(`no cluster is running (no live pid in ${pidfile})`);
+  return pid;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll until `check` returns a value, or fail with `what` after the timeout. */
+async function waitFor<T>(check: () => T | undefined, timeoutS: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new MyclusterError(`timed out after ${timeoutS} s waiting for ${what}`);
+    await sleep(POLL_MS);
+  }
+}
+
+export async function status(options: LocateOptions & { json?: boolean }): Promise<void> {
+  const pidFolder = await pidFolderOf(options);
+  const masterPid = runningMaster(pidFolder);
+  const state = readStateFile(path.join(pidFolder, STATE_FILE));
+  if (!state || state.master.pid !== masterPid) throw new MyclusterError(`the cluster (pid ${masterPid}) has not published its state yet; try again`);
+  process.stdout.write(options.json ? `${JSON.stringify(state, null, 2)}\n` : formatStatus(state));
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+function formatStatus(state: ClusterState): string {
+  const age = Date.now() - state.updatedAt;
+  const lines = [
+    `master pid ${state.master.pid}, up ${formatDuration(state.master.uptimeMs + age)}, ${state.desiredWorkers} workers` +
+      (state.reload ? `, reload #${state.reload.id} under way` : '') +
+      (state.stopping ? ', stopping' : ''),
+  ];
+  const rows = [['slot', 'pid', 'state', 'uptime', 'restarts', 'rss', 'last exit']];
+  for (const slot of state.slots) {
+    const worker = slot.worker;
+    rows.push([
+      `#${slot.slot}`,
+      worker ? String(worker.pid) : '-',
+      worker ? worker.state : 'restarting',
+      worker ? formatDuration(worker.uptimeMs + age) : '-',
+      String(slot.restarts),
+      worker?.rss ? `${Math.round(worker.rss / 1048576)} MB` : '-',
+      slot.lastExit ? slot.lastExit.reason : '-',
+    ]);
+    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '']);
+  }
+  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '']);
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  for (const row of rows) lines.push(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+export async function reload(options: LocateOptions): Promise<void> {
+  const pidFolder = await pidFolderOf(options);
+  const masterPid = runningMaster(pidFolder);
+  const stateFile = path.join(pidFolder, STATE_FILE);
+  const requestedAt = Date.now();
+  process.kill(masterPid, 'SIGUSR2');
+  const result = await waitFor(
+    () => {
+      if (!isAlive(masterPid)) throw new MyclusterError(`the cluster (pid ${masterPid}) exited during the reload`);
+      const last = readStateFile(stateFile)?.lastReload;
+      return last && last.requestedAt >= requestedAt ? last : undefined;
+    },
+    options.timeout ?? DEFAULT_TIMEOUT_S.reload,
+    `the reload of the cluster (pid ${masterPid}) to finish`,
+  );
+  if (!result.ok) throw new MyclusterError(`reload aborted: ${result.error}`);
+  process.stdout.write(`reload #${result.id} done in ${result.finishedAt - result.startedAt} ms\n`);
+}
+
+export async function stop(options: LocateOptions): Promise<void> {
+  const pidFolder = await pidFolderOf(options);
+  const masterPid = runningMaster(pidFolder);
+  process.kill(masterPid, 'SIGTERM');
+  await waitFor(() => (isAlive(masterPid) ? undefined : true), options.timeout ?? DEFAULT_TIMEOUT_S.stop, `the cluster (pid ${masterPid}) to stop`);
+  process.stdout.write(`stopped (pid ${masterPid})\n`);
+}

@@ -1,0 +1,164 @@
+/** Builds the config: built-in defaults, the project's config files, then ACTIONHERO_CONFIG_OVERRIDES. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, errorMessage } from '../errors';
+import { isModuleFile, loadUserModule } from '../shared/load-module';
+import { builtInDefaults, envVariableOfKey, roleFromEnv } from './defaults';
+import { isPlainObject, mergeLayer, Provenance, type PlainObject } from './merge';
+import { wrapSinglePaths, resolvePathsAgainst } from './paths';
+import { resolveFunctions, ValueFunctionError } from './resolve';
+import type { Config } from './types';
+import { describeValue, validateConfig } from './validate';
+
+const BUILT_IN_DEFAULTS = 'built-in defaults';
+const OVERRIDES_VARIABLE = 'ACTIONHERO_CONFIG_OVERRIDES';
+
+export interface LoadConfigOptions {
+  projectRoot: string;
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface ConfigFile {
+  /** Path relative to the project root, as error messages show it. */
+  name: string;
+  exports: Record<string, unknown>;
+}
+
+/** Loads, merges and validates the config of the project at `projectRoot`. Throws ConfigError. */
+export async function loadConfig({ projectRoot, env = process.env }: LoadConfigOptions): Promise<Config> {
+  const root = path.resolve(projectRoot);
+  const environment = env.NODE_ENV || 'development';
+  const provenance = new Provenance();
+  const config: PlainObject = {};
+
+  mergeLayer(config, builtInDefaults(root, env, roleFromEnv(env)), BUILT_IN_DEFAULTS, provenance);
+  for (const [keyPath, variable] of Object.entries(envVariableOfKey)) {
+    if (env[variable]) provenance.set(keyPath, variable);
+  }
+
+  const files = await loadConfigFiles(root, env);
+  for (const sectionName of ['default', environment]) {
+    for (const file of files) await mergeSection(config, file, sectionName, provenance);
+  }
+  mergeLayer(config, parseOverrides(env), OVERRIDES_VARIABLE, provenance);
+
+  wrapSinglePaths(config);
+  validateConfig(config, provenance);
+  resolvePathsAgainst(config, root);
+  return config;
+}
+
+async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<ConfigFile[]> {
+  const paths = new Set<string>();
+  for (const location of await configLocations(root, env)) {
+    for (const file of await listModuleFiles(location)) paths.add(file);
+  }
+  const files: ConfigFile[] = [];
+  for (const file of paths) {
+    const name = displayPath(root, file);
+    try {
+      files.push({ name, exports: await loadUserModule(file) });
+    } catch (error) {
+      throw new ConfigError(`${name}: ${describeLoadFailure(error, file, name)}`, name, undefined, { cause: error });
+    }
+  }
+  return files;
+}
+
+/** `ACTIONHERO_CONFIG` (comma-separated folders or files, each of which must exist), else `<root>/config` if present. */
+async function configLocations(root: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const named = (env.ACTIONHERO_CONFIG ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (named.length === 0) {
+    const folder = path.join(root, 'config');
+    return (await isPresent(folder)) ? [folder] : [];
+  }
+  const locations = named.map((entry) => path.resolve(root, entry));
+  for (const [index, location] of locations.entries()) {
+    if (!(await isPresent(location))) {
+      throw new ConfigError(`ACTIONHERO_CONFIG names ${named[index]}, but ${location} does not exist`, undefined, 'ACTIONHERO_CONFIG');
+    }
+  }
+  return locations;
+}
+
+async function isPresent(location: string): Promise<boolean> {
+  return fs.stat(location).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A file as it is, or a folder's module files at any depth (hidden entries skipped), sorted by path. */
+async function listModuleFiles(location: string): Promise<string[]> {
+  if (!(await fs.stat(location)).isDirectory()) {
+    if (isModuleFile(location)) return [location];
+    throw new ConfigError(`ACTIONHERO_CONFIG names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, 'ACTIONHERO_CONFIG');
+  }
+  const files: string[] = [];
+  for (const entry of await fs.readdir(location, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const entryPath = path.join(location, entry.name);
+    const stats = entry.isSymbolicLink() ? await fs.stat(entryPath) : entry;
+    if (stats.isDirectory()) files.push(...(await listModuleFiles(entryPath)));
+    else if (stats.isFile() && isModuleFile(entryPath)) files.push(entryPath);
+  }
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Resolves the functions of one file's section against the config so far, then merges it. */
+async function mergeSection(config: PlainObject, file: ConfigFile, sectionName: string, provenance: Provenance): Promise<void> {
+  const section = file.exports[sectionName];
+  if (section === undefined) return;
+  let resolved: unknown;
+  try {
+    resolved = await resolveFunctions(section, config as Config);
+  } catch (error) {
+    if (!(error instanceof ValueFunctionError)) throw error;
+    const where = error.keyPath === '' ? `the function of its ${sectionName} section` : `the function for ${error.keyPath}`;
+    const message = `${file.name}: ${where} threw: ${oneLine(errorMessage(error.original))}`;
+    throw new ConfigError(message, file.name, error.keyPath || undefined, { cause: error.original });
+  }
+  if (!isPlainObject(resolved)) {
+    throw new ConfigError(`${file.name}: its ${sectionName} section must be an object of config keys, got ${describeValue(resolved)}`, file.name);
+  }
+  mergeLayer(config, resolved, file.name, provenance);
+}
+
+function parseOverrides(env: NodeJS.ProcessEnv): PlainObject {
+  const text = env[OVERRIDES_VARIABLE];
+  if (!text) return {};
+  let overrides: unknown;
+  try {
+    overrides = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${OVERRIDES_VARIABLE} is not valid JSON: ${errorMessage(error)}`, undefined, OVERRIDES_VARIABLE);
+  }
+  if (!isPlainObject(overrides)) {
+    throw new ConfigError(`${OVERRIDES_VARIABLE} must be a JSON object, got ${describeValue(overrides)}`, undefined, OVERRIDES_VARIABLE);
+  }
+  return overrides;
+}
+
+/** Relative to the project root when inside it, absolute otherwise. */
+function displayPath(root: string, file: string): string {
+  const relative = path.relative(root, file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** The error's message on one line, the file shown as `name`, with the line of a syntax error when Node gives it. */
+function describeLoadFailure(error: unknown, file: string, name: string): string {
+  const message = oneLine(errorMessage(error)).replaceAll(file, name);
+  // require() reports a syntax error's place only in the stack: "<file>:<line>" on its first line.
+  const stackHead = error instanceof SyntaxError ? error.stack?.split('\n', 1)[0] : undefined;
+  const line = stackHead?.startsWith(`${file}:`) ? stackHead.slice(file.length + 1) : undefined;
+  return line ? `failed to load, line ${line}: ${message}` : `failed to load: ${message}`;
+}
+
+/** Load errors can span lines (a require stack, an esbuild report); an error message here is one line. */
+function oneLine(message: string): string {
+  return message.split('\nRequire stack:')[0].replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,35 @@
+/**
+ * The public API: typed definitions for the app's actions, tasks, initializers and config (identity
+ * functions: no runtime cost), their types, and the drain helper mycluster itself uses.
+ */
+import type { ConfigSection } from './config/types';
+import type { ActionDefinition, InitializerDefinition, TaskDefinition } from './runtime/types';
+
+export type { Config, ConfigSection, Role, RedisConfig, WebServerConfig, TasksConfig, ClusterConfig } from './config/types';
+export type {
+  ActionContext,
+  ActionDefinition,
+  ActionInput,
+  AppContext,
+  InitializerDefinition,
+  TaskDefinition,
+  TaskQueue,
+} from './runtime/types';
+export { drainServer } from './runtime/web/drain';
+
+export function defineAction<P extends string>(action: ActionDefinition<P>): ActionDefinition<P> {
+  return action;
+}
+
+export function defineTask<P extends Record<string, unknown>>(task: TaskDefinition<P>): TaskDefinition<P> {
+  return task;
+}
+
+export function defineInitializer(initializer: InitializerDefinition): InitializerDefinition {
+  return initializer;
+}
+
+/** A config file: `export default defineConfig({ ... })`, or one section per environment. */
+export function defineConfig(section: ConfigSection): ConfigSection {
+  return section;
+}

@@ -1,0 +1,75 @@
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import type { Config } from '../config/types';
+import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile } from '../pids';
+import { createLogger, reopenLogFile } from '../shared/logger';
+import { resolveProjectRoot } from '../shared/project';
+import { clearStaleSocket } from '../shared/unix-socket';
+import { Arbiter } from './arbiter';
+import { forkWorker } from './fork';
+import { STATE_FILE, StateFileWriter } from './state';
+
+export interface ClusterOptions {
+  /** From --workers; else config.cluster.workers; else CPUs - 1 (at least 1). */
+  workers?: number;
+  workerTitlePrefix?: string;
+  /** Log to this file instead of stdout (daemon mode). */
+  logFile?: string;
+}
+
+const HEARTBEAT_MS = 1_000;
+
+export function defaultWorkerCount(config: Config): number {
+  return config.cluster.workers > 0 ? config.cluster.workers : Math.max(1, os.availableParallelism() - 1);
+}
+
+/**
+ * Start the master: read the config once for its own settings, claim the pidfile, then let the arbiter
+ * fork and supervise the workers. Throws (before anything is started) on a bad config or a live pidfile.
+ */
+export async function runCluster(options: ClusterOptions): Promise<void> {
+  const projectRoot = resolveProjectRoot();
+  const config = await loadConfig({ projectRoot });
+  if (options.workerTitlePrefix !== undefined) config.cluster.workerTitlePrefix = options.workerTitlePrefix;
+  const workers = options.workers ?? defaultWorkerCount(config);
+
+  const pidFolder = config.general.paths.pid;
+  preparePidFolder(pidFolder);
+  const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
+  claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
+
+  const log = createLogger({ level: config.logger.level, role: 'master', file: options.logFile });
+  const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
+  try {
+    const web = config.servers.web;
+    // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
+    if (web.enabled && typeof web.port === 'string') await clearStaleSocket(web.port);
+  } catch (error) {
+    removePidfile(pidfile, process.pid);
+    throw error;
+  }
+
+  process.title = `mycluster master ${projectRoot}`;
+  const arbiter = new Arbiter({
+    workers,
+    cluster: config.cluster,
+    pidFolder,
+    pidFileMode: config.general.pidFileMode,
+    log,
+    fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: HEARTBEAT_MS }),
+    publish: (state) => stateFile.publish(state),
+    exit: (code) => {
+      stateFile.remove();
+      removePidfile(pidfile, process.pid);
+      process.exit(code);
+    },
+  });
+  process.on('SIGUSR1', reopenLogFile);
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, `master error: ${error.message}; stopping the cluster`);
+    arbiter.shutdown('master error', 1);
+  });
+  log.info({ projectRoot, pidfile, pid: process.pid }, `mycluster master started (pid ${process.pid})`);
+  arbiter.start();
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkerExit, WorkerState } from './worker-handle';
+
+/** What the master publishes in `<pid folder>/cluster_state.json` for `mycluster status` and `reload`. */
+export interface ClusterState {
+  master: { pid: number; startedAt: number; uptimeMs: number };
+  desiredWorkers: number;
+  stopping: boolean;
+  equilibrium: boolean;
+  reload: { id: number; reason: string; startedAt: number; slot: number | null; remaining: number[] } | null;
+  reloadQueued: boolean;
+  lastReload: ReloadResult | null;
+  slots: Array<{
+    slot: number;
+    worker: WorkerSummary | null;
+    replacement: WorkerSummary | null;
+    restarts: number;
+    lastExit: WorkerExit | null;
+  }>;
+  /** Old workers finishing their in-flight work. */
+  draining: Array<{ slot: number } & WorkerSummary>;
+  updatedAt: number;
+}
+
+export interface WorkerSummary {
+  pid: number;
+  state: WorkerState;
+  startedAt: number;
+  uptimeMs: number;
+  rss: number | null;
+}
+
+export interface ReloadResult {
+  id: number;
+  reason: string;
+  ok: boolean;
+  error?: string;
+  requestedAt: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export const STATE_FILE = 'cluster_state.json';
+
+/** Writes the state file atomically, at most every `intervalMs`, always with the latest state. */
+export class StateFileWriter {
+  private latest: ClusterState | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly intervalMs = 100,
+  ) {}
+
+  publish(state: ClusterState): void {
+    this.latest = state;
+    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.latest) return;
+    const temp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.tmp`);
+    try {
+      fs.writeFileSync(temp, JSON.stringify(this.latest));
+      fs.renameSync(temp, this.file);
+    } catch {
+      // The state file is a convenience for `status`; the cluster must not stop over it.
+    }
+  }
+
+  remove(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
+export function readStateFile(file: string): ClusterState | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterState;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Every message between the master and a worker, over the node:cluster IPC channel.
+ * Each carries `mycluster: 1` so it can never be confused with another library's messages.
+ */
+
+export interface WorkerHeartbeat {
+  /** Resident set size in bytes. */
+  rss: number;
+  /** Worst event-loop delay since the last heartbeat, in ms. */
+  loopDelayMs: number;
+}
+
+/** Worker → master. */
+export type WorkerMessage =
+  | { mycluster: 1; type: 'ready' }
+  | { mycluster: 1; type: 'boot-failed'; error: string }
+  | { mycluster: 1; type: 'heartbeat'; heartbeat: WorkerHeartbeat }
+  | { mycluster: 1; type: 'stopping'; reason: string }
+  | { mycluster: 1; type: 'fatal'; error: string };
+
+/** Master → worker. */
+export type MasterMessage =
+  | { mycluster: 1; type: 'stop'; reason: string }
+  | { mycluster: 1; type: 'reopen-logs' };
+
+export type WorkerMessageType = WorkerMessage['type'];
+export type MasterMessageType = MasterMessage['type'];
+
+/** A message without its `mycluster` tag (distributed over the union, so each variant keeps its fields). */
+type Untagged<M> = M extends unknown ? Omit<M, 'mycluster'> : never;
+
+export function workerMessage(message: Untagged<WorkerMessage>): WorkerMessage {
+  return { mycluster: 1, ...message } as WorkerMessage;
+}
+
+export function masterMessage(message: Untagged<MasterMessage>): MasterMessage {
+  return { mycluster: 1, ...message } as MasterMessage;
+}
+
+function isOurs(value: unknown): value is { mycluster: 1; type: string } {
+  return typeof value === 'object' && value !== null && (value as { mycluster?: unknown }).mycluster === 1;
+}
+
+const workerTypes: ReadonlySet<string> = new Set<WorkerMessageType>(['ready', 'boot-failed', 'heartbeat', 'stopping', 'fatal']);
+const masterTypes: ReadonlySet<string> = new Set<MasterMessageType>(['stop', 'reopen-logs']);
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return isOurs(value) && workerTypes.has(value.type);
+}
+
+export function isMasterMessage(value: unknown): value is MasterMessage {
+  return isOurs(value) && masterTypes.has(value.type);
+}
+
+/** Environment the master gives each worker it forks. */
+export const WORKER_ENV = {
+  slot: 'MYCLUSTER_WORKER_SLOT',
+  title: 'MYCLUSTER_WORKER_TITLE',
+  projectRoot: 'PROJECT_ROOT',
+  heartbeatMs: 'MYCLUSTER_HEARTBEAT_MS',
+} as const;
+
+/** Exit code of a worker that could not boot (config, listen, initializer): the master must not crash-loop on it. */
+export const EXIT_BOOT_FAILED = 3;

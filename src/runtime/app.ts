@@ -1,0 +1,126 @@
+import path from 'node:path';
+import type { RequestListener } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config, Role } from '../config/types';
+import { BootError, errorMessage } from '../errors';
+import { loadUserModule } from '../shared/load-module';
+import { loadInitializers, startInitializers } from './initializers';
+import { createRedisClient } from './redis';
+import { createTaskQueue, loadTaskDefinitions, startTaskProcessing, type TaskProcessing } from './tasks';
+import type { AppContext } from './types';
+import { loadActions, startWebServer, type WebServer } from './web';
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  role: Role;
+  projectRoot: string;
+  /** Cluster slot, or null for a single process. */
+  workerSlot: number | null;
+  /** True in a node:cluster worker (the master owns the listening socket). */
+  clustered: boolean;
+}
+
+export interface RunningApp {
+  /** Stop accepting, finish in-flight requests and the job in hand, stop initializers, close Redis. */
+  stop(): Promise<void>;
+}
+
+/** ms an initializer's start() or stop() may take. */
+const INITIALIZER_TIMEOUT_MS = 30_000;
+
+/**
+ * Boot the app runtime in this process: Redis and the task queue (connected lazily), the user's
+ * initializers, the web server, then task processing. Resolves once every enabled part has started:
+ * the moment the worker may report ready.
+ */
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const { config, log } = options;
+  const appRedis = createRedisClient(config.redis, 'app', log);
+  const taskQueue = createTaskQueue(config, log);
+  const context: AppContext = {
+    config,
+    log,
+    tasks: taskQueue.queue,
+    redis: appRedis,
+    role: options.role,
+    workerSlot: options.workerSlot,
+    projectRoot: options.projectRoot,
+  };
+  const closeConnections = async (): Promise<void> => {
+    await taskQueue.close().catch((error: unknown) => log.warn({ err: error }, `closing the task queue: ${errorMessage(error)}`));
+    appRedis.disconnect();
+  };
+
+  let stopInitializers: (() => Promise<void>) | undefined;
+  let webServer: WebServer | undefined;
+  let processing: TaskProcessing | undefined;
+  const logStopError = (error: unknown): void => log.error({ err: error }, `while stopping: ${errorMessage(error)}`);
+  // The web server and the task processors drain side by side; initializers stop after both.
+  const teardown = async (): Promise<void> => {
+    await Promise.all([webServer?.drain().catch(logStopError), processing?.stop().catch(logStopError)]);
+    await stopInitializers?.().catch(logStopError);
+    await closeConnections();
+  };
+
+  try {
+    const definitions = await loadTaskDefinitions(config.general.paths.tasks);
+    stopInitializers = await startInitializers(await loadInitializers(config.general.paths.initializers), context, INITIALIZER_TIMEOUT_MS);
+
+    const web = config.servers.web;
+    if (web.enabled) {
+      const handler = web.handler ? await loadHandler(path.resolve(options.projectRoot, web.handler)) : undefined;
+      const actions = handler ? new Map() : await loadActions(config.general.paths.actions, log);
+      webServer = await startWebServer({
+        config,
+        context,
+        actions,
+        handler,
+        log,
+        clustered: options.clustered,
+        statusReport: () => taskQueue.report(),
+      });
+      log.info({ address: webServer.address }, `web server listening on ${webServer.address}`);
+    }
+
+    const { minTaskProcessors, maxTaskProcessors, scheduler } = config.tasks;
+    if (maxTaskProcessors > 0 || scheduler) {
+      processing = await startTaskProcessing({ config, context, definitions, log });
+      log.info({ minTaskProcessors, maxTaskProcessors, scheduler, queues: config.tasks.queues }, 'task processing started');
+    }
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return { stop: teardown };
+}
+
+/**
+ * The app's own request handler: a module exporting `(req, res) => …` (an Express app is one), or an object
+ * with a `routing` handler (Fastify after `ready()`), or an async factory returning either.
+ */
+async function loadHandler(file: string): Promise<RequestListener> {
+  let exported: unknown;
+  try {
+    const exports = await loadUserModule(file);
+    exported = 'default' in exports ? exports.default : exports;
+  } catch (error) {
+    throw new BootError(`servers.web.handler ${file} failed to load: ${errorMessage(error)}`, { cause: error });
+  }
+  return resolveHandler(exported, file);
+}
+
+async function resolveHandler(candidate: unknown, file: string): Promise<RequestListener> {
+  if (candidate && typeof candidate === 'object' && typeof (candidate as { ready?: unknown }).ready === 'function') {
+    await (candidate as { ready: () => Promise<unknown> }).ready();
+  }
+  if (candidate && typeof (candidate as { routing?: unknown }).routing === 'function') {
+    return (candidate as { routing: RequestListener }).routing;
+  }
+  if (typeof candidate === 'function') {
+    // A request handler takes (req, res); a factory takes nothing and returns one.
+    if (candidate.length >= 2) return candidate as RequestListener;
+    return resolveHandler(await (candidate as () => unknown)(), file);
+  }
+  throw new BootError(`servers.web.handler ${file} must export a request handler (req, res) => void, an Express app or a Fastify instance`);
+}

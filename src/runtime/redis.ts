@@ -1,0 +1,144 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisConfig } from '../config/types';
+import { MyclusterError, errorMessage } from '../errors';
+
+/**
+ * What a connection is for; each purpose has its own connection and its own behaviour while Redis is away.
+ * - `tasks`: node-resque's processors and scheduler. A command waits for Redis to come back instead of
+ *   failing, because node-resque's background loops do not handle every rejected command.
+ * - `enqueue`: enqueueing from actions and tasks. Fails after a few reconnect attempts, so a request
+ *   gets an error instead of hanging.
+ * - `app`: the app's own connection (`context.redis`), connected on first use.
+ * - `cli`: one-shot commands (`mycluster queues`): one attempt, no retry.
+ */
+export type RedisPurpose = 'tasks' | 'enqueue' | 'app' | 'cli';
+
+const purposeOptions: Record<RedisPurpose, { maxRetriesPerRequest: number | null; lazyConnect: boolean; keepRetrying: boolean }> = {
+  tasks: { maxRetriesPerRequest: null, lazyConnect: false, keepRetrying: true },
+  enqueue: { maxRetriesPerRequest: 3, lazyConnect: false, keepRetrying: true },
+  app: { maxRetriesPerRequest: 3, lazyConnect: true, keepRetrying: true },
+  cli: { maxRetriesPerRequest: 0, lazyConnect: true, keepRetrying: false },
+};
+
+/** Longest pause between two reconnect attempts. */
+const maxReconnectDelay = 2_000;
+
+/** Redis could not be reached (one-shot commands). */
+export class RedisUnavailableError extends MyclusterError {}
+
+/** Where a config points, for log lines and messages: `host:port`, or the sentinels and master name. Never the password. */
+export function describeRedisAddress(config: RedisConfig): string {
+  if (config.url) {
+    const url = new URL(config.url);
+    return `${url.hostname}:${url.port || 6379}`;
+  }
+  if (config.sentinels?.length) {
+    const sentinels = config.sentinels.map(({ host, port }) => `${host}:${port}`).join(',');
+    return `sentinel master "${config.name ?? 'mymaster'}" via ${sentinels}`;
+  }
+  return `${config.host}:${config.port}`;
+}
+
+function connectionOptions(config: RedisConfig): RedisOptions {
+  if (config.sentinels?.length) {
+    return {
+      sentinels: config.sentinels,
+      name: config.name,
+      sentinelPassword: config.sentinelPassword,
+      password: config.password,
+      db: config.db,
+      // Switch to the new master as soon as the sentinels announce a failover.
+      failoverDetector: true,
+      sentinelRetryStrategy: (attempt: number) => Math.min(attempt * 200, maxReconnectDelay),
+    };
+  }
+  return { host: config.host, port: config.port, password: config.password, db: config.db };
+}
+
+function failureReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code ?? errorMessage(error);
+}
+
+/**
+ * An ioredis client for one purpose. It reconnects forever (backoff capped at 2 s), except for `cli`,
+ * and logs one warn line per outage and one info line when Redis is back; it never emits an unhandled 'error'.
+ */
+export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, log: Logger): Redis {
+  const { maxRetriesPerRequest, lazyConnect, keepRetrying } = purposeOptions[purpose];
+  const address = describeRedisAddress(config);
+  const options: RedisOptions = {
+    ...(config.url ? {} : connectionOptions(config)),
+    maxRetriesPerRequest,
+    lazyConnect,
+    connectionName: `mycluster-${purpose}`,
+    retryStrategy: (attempt: number) => (keepRetrying ? Math.min(attempt * 200, maxReconnectDelay) : null),
+    // A master demoted by a failover answers writes with READONLY: reconnect (to the new master) and resend.
+    reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 2 : false),
+    ...config.options,
+  };
+  const client = config.url ? new Redis(config.url, options) : new Redis(options);
+
+  let unavailable = false;
+  client.on('error', (error: unknown) => {
+    if (unavailable) return;
+    unavailable = true;
+    const message = keepRetrying
+      ? `redis unavailable for ${purpose} at ${address}, retrying: ${failureReason(error)}`
+      : `redis unavailable for ${purpose} at ${address}: ${failureReason(error)}`;
+    (keepRetrying ? log.warn : log.debug).call(log, { purpose, redis: address }, message);
+  });
+  client.on('ready', () => {
+    if (!unavailable) return;
+    unavailable = false;
+    log.info({ purpose, redis: address }, `redis available again for ${purpose} at ${address}`);
+  });
+  return client;
+}
+
+/** Resolves once the client is connected and ready; rejects with the signal's reason when aborted. */
+export function whenRedisReady(client: Redis, signal: AbortSignal): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = (): void => {
+      client.off('ready', onReady);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    client.once('ready', onReady);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves at the client's first connection failure (an 'error' event); for "start now, connect later". */
+export function whenRedisFails(client: Redis): Promise<void> {
+  return new Promise((resolve) => client.once('error', () => resolve()));
+}
+
+/** Connect a `cli` client once, or throw RedisUnavailableError naming the address and the reason. */
+export async function connectOnce(client: Redis, config: RedisConfig): Promise<void> {
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new RedisUnavailableError(`cannot reach redis at ${describeRedisAddress(config)}: ${failureReason(error)}`, { cause: error });
+  }
+}
+
+/** Close a client: QUIT when connected, else drop the connection attempt. */
+export async function closeRedisClient(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // Lost the connection while quitting: fall through and drop it.
+    }
+  }
+  client.disconnect();
+}

@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/types';
+import { errorMessage } from '../../errors';
+import type { ActionContext, ActionDefinition, AppContext } from '../types';
+import { withMetadata } from './metadata';
+import { readParams, type Params } from './params';
+import { HttpError, sendJson } from './respond';
+
+export interface ActionRuntime {
+  actions: Map<string, ActionDefinition>;
+  context: AppContext;
+  config: Config;
+  log: Logger;
+  apiVersion: string | undefined;
+}
+
+/** Answer one request for an action: params, inputs, run, JSON response, one log line. Never throws. */
+export async function handleActionRequest(
+  runtime: ActionRuntime,
+  actionName: string,
+  url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const started = performance.now();
+  const web = runtime.config.servers.web;
+  let params: Params = {};
+  let status = 200;
+  let body: unknown;
+  try {
+    const action = runtime.actions.get(actionName);
+    if (!action) throw new HttpError(404, `unknown action "${actionName}"`);
+    params = await readParams(request, url, web.bodyLimit);
+    applyInputs(action, params);
+    const result = await action.run(actionContext(runtime.context, params, request));
+    body = result === undefined ? {} : result;
+  } catch (error) {
+    status = error instanceof HttpError ? error.status : 500;
+    body = { error: errorMessage(error) };
+    if (status === 500) runtime.log.error({ err: error, action: actionName }, 'action failed');
+  }
+  const durationMs = Math.round(performance.now() - started);
+  // A 413 is answered before the body was read: close rather than read the rest of it.
+  if (status === 413) response.setHeader('Connection', 'close');
+  sendJson(
+    response,
+    status,
+    withMetadata(body, web.metadataOptions, {
+      apiVersion: runtime.apiVersion,
+      durationMs,
+      remoteIP: request.socket.remoteAddress,
+      params,
+      filteredParams: runtime.config.general.filteredParams,
+    }),
+  );
+  runtime.log.info({ action: actionName, status, duration: durationMs, params }, 'action request');
+}
+
+/** Defaults for absent inputs, then a 422 for a required one still missing. */
+function applyInputs(action: ActionDefinition, params: Params): void {
+  for (const [name, input] of Object.entries(action.inputs ?? {})) {
+    if (isMissing(params[name]) && input.default !== undefined) params[name] = input.default;
+    if (input.required && isMissing(params[name])) throw new HttpError(422, `${name} is a required parameter for this action`);
+  }
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+function actionContext(context: AppContext, params: Params, request: IncomingMessage): ActionContext {
+  return {
+    ...context,
+    params: params as ActionContext['params'],
+    connection: {
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      remoteIP: request.socket.remoteAddress,
+      headers: request.headers,
+    },
+  };
+}

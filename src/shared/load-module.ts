@@ -1,0 +1,74 @@
+import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
+import path from 'node:path';
+
+let tsRegistered = false;
+
+/** The extensions a user's config, action, task and initializer files may have. */
+export const MODULE_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts'] as const;
+
+export function isModuleFile(file: string): boolean {
+  return (MODULE_EXTENSIONS as readonly string[]).includes(path.extname(file)) && !file.endsWith('.d.ts');
+}
+
+/**
+ * Load one of the user's modules: `.js`/`.cjs` with require, `.mjs` with import(), `.ts` through tsx
+ * (registered once, on the first .ts file, so plain-JS projects never load it).
+ * Returns the module namespace / exports object.
+ */
+export async function loadUserModule(file: string): Promise<Record<string, unknown>> {
+  const extension = path.extname(file);
+  if (extension === '.mjs') {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  }
+  if (extension === '.ts' && !tsRegistered) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tsx = require('tsx/cjs/api') as { register: () => unknown };
+    tsx.register();
+    tsRegistered = true;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as Record<string, unknown>;
+  } catch (error) {
+    // An ESM-only .js file (a "type": "module" project) cannot be required on Node 20.
+    if ((error as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') {
+      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The definitions a user module exports: `export default x`, `module.exports = x`, or an array of them.
+ */
+export function exportedDefinitions(exports: Record<string, unknown>): unknown[] {
+  const value = 'default' in exports ? exports.default : exports;
+  // A CJS module compiled from ESM by tsx has default on default.
+  const unwrapped =
+    value && typeof value === 'object' && 'default' in (value as object) && !('name' in (value as object))
+      ? (value as { default: unknown }).default
+      : value;
+  return Array.isArray(unwrapped) ? unwrapped : [unwrapped];
+}
+
+/** Every module file under the given folders, recursively, sorted. A missing folder has none. */
+export function listModuleFiles(folders: string[]): string[] {
+  const files: string[] = [];
+  const walk = (folder: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(folder, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const file = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (isModuleFile(file)) files.push(file);
+    }
+  };
+  folders.forEach(walk);
+  return files.sort();
+}

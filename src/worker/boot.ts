@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import { loadConfig, roleFromEnv } from '../config';
+import type { Config } from '../config/types';
+import { startApp, type RunningApp } from '../runtime/app';
+import { createLogger } from '../shared/logger';
+import { resolveProjectRoot } from '../shared/project';
+
+export interface BootedApp {
+  config: Config;
+  log: Logger;
+  app: RunningApp;
+}
+
+/** Read the config afresh, make this process's logger, and start the app runtime. */
+export async function bootApp(options: { workerSlot: number | null; clustered: boolean; onLogger: (log: Logger) => void }): Promise<BootedApp> {
+  const projectRoot = resolveProjectRoot();
+  const config = await loadConfig({ projectRoot });
+  const role = roleFromEnv(process.env);
+  const log = createLogger({
+    level: config.logger.level,
+    role,
+    slot: options.workerSlot ?? undefined,
+    filteredParams: config.general.filteredParams,
+    file: process.env.MYCLUSTER_LOG_FILE || undefined,
+  });
+  options.onLogger(log);
+  const app = await startApp({ config, log, role, projectRoot, workerSlot: options.workerSlot, clustered: options.clustered });
+  return { config, log, app };
+}
+
+/** A logger for the moments before the config is read (or when it cannot be). */
+export function bootstrapLogger(workerSlot: number | null): Logger {
+  let role: string;
+  try {
+    role = roleFromEnv(process.env);
+  } catch {
+    role = 'unknown';
+  }
+  return createLogger({ level: 'info', role, slot: workerSlot ?? undefined, file: process.env.MYCLUSTER_LOG_FILE || undefined });
+}

@@ -1,0 +1,85 @@
+/**
+ * Entry of a cluster worker (forked by the master): boot the app, report ready, heartbeat, and stop
+ * gracefully when the master asks. When the IPC channel closes (the master died, even by kill -9),
+ * node:cluster exits the worker at once: no orphans.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors';
+import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, workerMessage, type WorkerMessage } from '../protocol';
+import { reopenLogFile } from '../shared/logger';
+import type { RunningApp } from '../runtime/app';
+import { bootApp, bootstrapLogger } from './boot';
+
+const workerSlot = Number(process.env[WORKER_ENV.slot]);
+const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 1_000;
+process.title = process.env[WORKER_ENV.title] ?? `mycluster-worker-${workerSlot}`;
+
+let log: Logger = bootstrapLogger(workerSlot);
+let app: RunningApp | undefined;
+let stopping = false;
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+/** Send a last message, then exit; the master learns why even though the process is about to vanish. */
+function sendThenExit(message: WorkerMessage, code: number): void {
+  if (!process.connected || !process.send) process.exit(code);
+  setTimeout(() => process.exit(code), 500).unref();
+  process.send?.(message, undefined, {}, () => process.exit(code));
+}
+
+function startHeartbeat(): void {
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  // A blocked event loop sends nothing: the master notices the silence and replaces the worker.
+  setInterval(() => {
+    send(workerMessage({ type: 'heartbeat', heartbeat: { rss: process.memoryUsage.rss(), loopDelayMs: Math.round(loopDelay.max / 1e6) } }));
+    loopDelay.reset();
+  }, heartbeatMs).unref();
+}
+
+function die(what: string, error: unknown): void {
+  log.fatal({ err: error }, `${what}: ${errorMessage(error)}`);
+  sendThenExit(workerMessage({ type: 'fatal', error: `${what}: ${errorMessage(error)}` }), 1);
+}
+
+async function stop(reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ reason }, `stopping: ${reason}`);
+  send(workerMessage({ type: 'stopping', reason }));
+  try {
+    await booting;
+    await app?.stop();
+    log.info('stopped');
+    process.exit(0);
+  } catch (error) {
+    log.error({ err: error }, `stop failed: ${errorMessage(error)}`);
+    process.exit(1);
+  }
+}
+
+process.on('uncaughtException', (error) => die('uncaught exception', error));
+process.on('unhandledRejection', (reason) => die('unhandled rejection', reason));
+// Ctrl-C reaches the whole process group; the master decides, and tells each worker over IPC.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('message', (message: unknown) => {
+  if (!isMasterMessage(message)) return;
+  if (message.type === 'stop') void stop(message.reason);
+  else if (message.type === 'reopen-logs') reopenLogFile();
+});
+
+startHeartbeat();
+const booting = bootApp({ workerSlot, clustered: true, onLogger: (booted) => (log = booted) }).then(
+  (booted) => {
+    app = booted.app;
+    if (!stopping) send(workerMessage({ type: 'ready' }));
+  },
+  (error: unknown) => {
+    log.fatal({ err: error }, `worker #${workerSlot} failed to boot: ${errorMessage(error)}`);
+    sendThenExit(workerMessage({ type: 'boot-failed', error: errorMessage(error) }), EXIT_BOOT_FAILED);
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * `mycluster start` without --workers: the app in this one process, in the foreground, with its own
+ * pidfile `mycluster-<id>`.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config';
+import { errorMessage } from '../errors';
+import { claimPidfile, preparePidFolder, removePidfile } from '../pids';
+import { reopenLogFile } from '../shared/logger';
+import { resolveProjectRoot } from '../shared/project';
+import type { RunningApp } from '../runtime/app';
+import { bootApp } from './boot';
+
+/** The process id: `ACTIONHERO_TITLE`, else config.general.id, else the host's first external IPv4. */
+export function processId(configuredId: string | undefined): string {
+  if (configuredId) return configuredId;
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
+    if (external) return external.address;
+  }
+  return os.hostname();
+}
+
+export async function runSingleProcess(): Promise<void> {
+  const projectRoot = resolveProjectRoot();
+  const config = await loadConfig({ projectRoot });
+  preparePidFolder(config.general.paths.pid);
+  const id = processId(process.env.ACTIONHERO_TITLE || config.general.id);
+  const pidfile = path.join(config.general.paths.pid, `mycluster-${id}`);
+  claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: `mycluster ${id}` });
+  process.title = `mycluster ${id}`;
+
+  let log: Logger | undefined;
+  let app: RunningApp | undefined;
+  let interrupts = 0;
+  const exit = (code: number): never => {
+    removePidfile(pidfile, process.pid);
+    process.exit(code);
+  };
+  const stop = async (reason: string): Promise<void> => {
+    log?.info({ reason }, `stopping (${reason})`);
+    try {
+      await app?.stop();
+      log?.info('stopped');
+      exit(0);
+    } catch (error) {
+      log?.error({ err: error }, `stop failed: ${errorMessage(error)}`);
+      exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => {
+    interrupts += 1;
+    if (interrupts > 1) exit(1);
+    void stop('SIGINT');
+  });
+  for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
+    process.on(signal, () => log?.warn(`${signal} ignored: rolling reloads need cluster mode (mycluster start --workers=N)`));
+  }
+  process.on('SIGUSR1', reopenLogFile);
+  const die = (what: string, error: unknown): void => {
+    log?.fatal({ err: error }, `${what}: ${errorMessage(error)}`);
+    exit(1);
+  };
+  process.on('uncaughtException', (error) => die('uncaught exception', error));
+  process.on('unhandledRejection', (reason) => die('unhandled rejection', reason));
+
+  try {
+    const booted = await bootApp({ workerSlot: null, clustered: false, onLogger: (created) => (log = created) });
+    app = booted.app;
+    booted.log.info({ pid: process.pid, pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
+  } catch (error) {
+    removePidfile(pidfile, process.pid);
+    throw error;
+  }
+}
