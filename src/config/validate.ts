@@ -33,13 +33,14 @@ const aNameList: Expectation = {
   test: (value) => Array.isArray(value) && value.every(isNonEmptyString),
 };
 const aCount: Expectation = { description: 'a whole number >= 0', test: (value) => Number.isInteger(value) && (value as number) >= 0 };
+// Whole numbers: node:http refuses fractional timeouts.
 const aDuration: Expectation = {
-  description: `a number of milliseconds from 0 to ${MAX_TIMER_MS}`,
-  test: (value) => typeof value === 'number' && value >= 0 && value <= MAX_TIMER_MS,
+  description: `a whole number of milliseconds from 0 to ${MAX_TIMER_MS}`,
+  test: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIMER_MS,
 };
 const aPollInterval: Expectation = {
-  description: `a number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-  test: (value) => typeof value === 'number' && value >= 1 && value <= MAX_TIMER_MS,
+  description: `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+  test: (value) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMER_MS,
 };
 const aByteCount: Expectation = { description: 'a number of bytes >= 0', test: (value) => Number.isFinite(value) && (value as number) >= 0 };
 const aFileMode: Expectation = {
@@ -135,11 +136,14 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['logger.level', aLogLevel],
 ];
 
-/** Pairs of keys where the first must not exceed the second (Node refuses headersTimeout > requestTimeout). */
-const orderedPairs: ReadonlyArray<readonly [string, string]> = [
-  ['tasks.minTaskProcessors', 'tasks.maxTaskProcessors'],
-  ['cluster.restartBackoff.min', 'cluster.restartBackoff.max'],
-  ['servers.web.headersTimeout', 'servers.web.requestTimeout'],
+/**
+ * Pairs of keys where the first must not exceed the second, unless `zeroDisables` and one is 0
+ * (node:http refuses headersTimeout > requestTimeout when both are on).
+ */
+const orderedPairs: ReadonlyArray<{ lower: string; upper: string; zeroDisables: boolean }> = [
+  { lower: 'tasks.minTaskProcessors', upper: 'tasks.maxTaskProcessors', zeroDisables: false },
+  { lower: 'cluster.restartBackoff.min', upper: 'cluster.restartBackoff.max', zeroDisables: false },
+  { lower: 'servers.web.headersTimeout', upper: 'servers.web.requestTimeout', zeroDisables: true },
 ];
 
 /** Throws a ConfigError for the first key of a built-in section that has the wrong type or range. */
@@ -152,8 +156,9 @@ export function validateConfig(config: PlainObject, provenance: Provenance): ass
     const value = valueAt(config, keyPath);
     if (!expectation.test(value)) fail(keyPath, `must be ${expectation.description}, got ${describeValue(value)}`);
   }
-  for (const [lower, upper] of orderedPairs) {
+  for (const { lower, upper, zeroDisables } of orderedPairs) {
     const [low, high] = [valueAt(config, lower) as number, valueAt(config, upper) as number];
+    if (zeroDisables && (low === 0 || high === 0)) continue;
     if (low > high) fail(lower, `must be <= ${upper} (${high}, from ${provenance.sourceOf(upper)}), got ${low}`);
   }
   if (valueAt(config, 'redis.sentinels') !== undefined && valueAt(config, 'redis.name') === undefined) {

@@ -70,6 +70,6 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     log.fatal({ err: error }, `master error: ${error.message}; stopping the cluster`);
     arbiter.shutdown('master error', 1);
   });
-  log.info({ projectRoot, pidfile, pid: process.pid }, `mycluster master started (pid ${process.pid})`);
+  log.info({ projectRoot, pidfile }, `mycluster master started (pid ${process.pid})`);
   arbiter.start();
 }

@@ -36,8 +36,9 @@ const INITIALIZER_TIMEOUT_MS = 30_000;
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, log } = options;
+  const definitions = await loadTaskDefinitions(config.general.paths.tasks);
   const appRedis = createRedisClient(config.redis, 'app', log);
-  const taskQueue = createTaskQueue(config, log);
+  const taskQueue = createTaskQueue({ config, definitions, log });
   const context: AppContext = {
     config,
     log,
@@ -64,7 +65,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   };
 
   try {
-    const definitions = await loadTaskDefinitions(config.general.paths.tasks);
     stopInitializers = await startInitializers(await loadInitializers(config.general.paths.initializers), context, INITIALIZER_TIMEOUT_MS);
 
     const web = config.servers.web;
@@ -78,9 +78,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         handler,
         log,
         clustered: options.clustered,
-        statusReport: () => taskQueue.report(),
+        statusReport: async () => ({ tasks: await taskQueue.report() }),
       });
-      log.info({ address: webServer.address }, `web server listening on ${webServer.address}`);
     }
 
     const { minTaskProcessors, maxTaskProcessors, scheduler } = config.tasks;

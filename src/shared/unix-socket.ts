@@ -4,17 +4,27 @@ import { BootError } from '../errors';
 
 const PROBE_TIMEOUT_MS = 1_000;
 
-/** Does a server answer on this unix socket path? */
+/** Does a server answer on this unix socket path? A connect that neither succeeds nor fails in time counts as yes. */
 function isSocketLive(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const probe = net.connect(socketPath);
-    const done = (live: boolean): void => {
+    const done = (): void => {
+      clearTimeout(timer);
       probe.destroy();
-      resolve(live);
     };
-    probe.setTimeout(PROBE_TIMEOUT_MS, () => done(true));
-    probe.once('connect', () => done(true));
-    probe.once('error', () => done(false));
+    const timer = setTimeout(() => {
+      done();
+      resolve(true);
+    }, PROBE_TIMEOUT_MS);
+    probe.once('connect', () => {
+      done();
+      resolve(true);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      done();
+      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(false);
+      else reject(new BootError(`cannot check whether unix socket ${socketPath} is in use: ${error.message}`));
+    });
   });
 }
 

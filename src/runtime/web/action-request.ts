@@ -43,17 +43,20 @@ export async function handleActionRequest(
   const durationMs = Math.round(performance.now() - started);
   // A 413 is answered before the body was read: close rather than read the rest of it.
   if (status === 413) response.setHeader('Connection', 'close');
-  sendJson(
-    response,
-    status,
-    withMetadata(body, web.metadataOptions, {
-      apiVersion: runtime.apiVersion,
-      durationMs,
-      remoteIP: request.socket.remoteAddress,
-      params,
-      filteredParams: runtime.config.general.filteredParams,
-    }),
-  );
+  const payload = withMetadata(body, web.metadataOptions, {
+    apiVersion: runtime.apiVersion,
+    durationMs,
+    remoteIP: request.socket.remoteAddress,
+    params,
+    filteredParams: runtime.config.general.filteredParams,
+  });
+  try {
+    sendJson(response, status, payload);
+  } catch (error) {
+    status = 500;
+    runtime.log.error({ err: error, action: actionName }, 'action result is not JSON');
+    sendJson(response, status, { error: `the result of action "${actionName}" cannot be sent as JSON: ${errorMessage(error)}` });
+  }
   runtime.log.info({ action: actionName, status, duration: durationMs, params }, 'action request');
 }
 

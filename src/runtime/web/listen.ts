@@ -1,15 +1,13 @@
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { WebServerConfig } from '../../config/types';
 import { BootError, errorMessage } from '../../errors';
-
-/** How long a connect to an existing socket file may take before we count it as in use. */
-const SOCKET_PROBE_TIMEOUT_MS = 1_000;
+import { clearStaleSocket } from '../../shared/unix-socket';
 
 /**
  * Listen on the configured TCP port or unix socket path; resolves with the address once listening.
- * In a cluster worker the master owns the listening handle: no stale-socket check, no chmod.
+ * In a cluster worker the master owns the listening handle and has already cleared a stale socket file.
  */
 export async function listen(server: Server, web: WebServerConfig, clustered: boolean): Promise<string> {
   if (typeof web.port === 'number') {
@@ -18,14 +16,12 @@ export async function listen(server: Server, web: WebServerConfig, clustered: bo
     return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
   const socketPath = web.port;
-  if (!clustered) await removeStaleSocket(socketPath);
+  if (!clustered) await clearStaleSocket(socketPath);
   await listenOn(server, { path: socketPath }, `unix socket ${socketPath}`);
-  if (!clustered) {
-    await chmod(socketPath, web.socketMode).catch((error: unknown) => {
-      server.close();
-      throw new BootError(`cannot chmod unix socket ${socketPath} to ${web.socketMode.toString(8)}: ${errorMessage(error)}`);
-    });
-  }
+  await chmod(socketPath, web.socketMode).catch((error: unknown) => {
+    server.close();
+    throw new BootError(`cannot chmod unix socket ${socketPath} to ${web.socketMode.toString(8)}: ${errorMessage(error)}`);
+  });
   return socketPath;
 }
 
@@ -56,39 +52,4 @@ function describeListenError(error: NodeJS.ErrnoException): string {
     default:
       return error.message;
   }
-}
-
-/** A socket file left by a process that died is removed; one a live server answers on is an error. */
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  const stats = await lstat(socketPath).catch(() => undefined);
-  if (!stats) return;
-  if (!stats.isSocket()) throw new BootError(`cannot listen on unix socket ${socketPath}: the path exists and is not a socket`);
-  if (await isAnswering(socketPath)) throw new BootError(`unix socket ${socketPath} is in use by a running server`);
-  await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw new BootError(`cannot remove stale unix socket ${socketPath}: ${error.message}`);
-  });
-}
-
-/** true when a server accepts a connection on the socket (or does not refuse it in time), false when refused. */
-function isAnswering(socketPath: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = net.connect({ path: socketPath });
-    const done = (): void => {
-      clearTimeout(timer);
-      probe.destroy();
-    };
-    const timer = setTimeout(() => {
-      done();
-      resolve(true);
-    }, SOCKET_PROBE_TIMEOUT_MS);
-    probe.once('connect', () => {
-      done();
-      resolve(true);
-    });
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      done();
-      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(false);
-      else reject(new BootError(`cannot check whether unix socket ${socketPath} is in use: ${error.message}`));
-    });
-  });
 }

@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import { Queue } from 'node-resque';
+import type { Config } from '../../config/types';
+import { MyclusterError, errorMessage } from '../../errors';
+import { closeRedisClient, createRedisClient } from '../redis';
+import type { TaskDefinition, TaskQueue } from '../types';
+import { resqueErrorLogger } from './background-errors';
+
+/** An enqueue that was refused: unknown task, bad time, or Redis did not acknowledge it. */
+export class TaskQueueError extends MyclusterError {}
+
+/** Queue lengths and failed count, for the status action. */
+export interface TasksReport {
+  queues: Record<string, number>;
+  failed: number;
+}
+
+export interface TaskQueueHandle {
+  queue: TaskQueue;
+  report(): Promise<TasksReport>;
+  close(): Promise<void>;
+}
+
+/** The handle actions, tasks and initializers enqueue with, on its own `enqueue` Redis connection. */
+export function createTaskQueue({
+  config,
+  definitions,
+  log,
+}: {
+  config: Config;
+  definitions: Map<string, TaskDefinition>;
+  log: Logger;
+}): TaskQueueHandle {
+  const redis = createRedisClient(config.redis, 'enqueue', log);
+  const resque = new Queue({ connection: { redis, namespace: config.redis.namespace } });
+  resque.on('error', resqueErrorLogger(log, redis, 'task queue'));
+  // Never rejects: node-resque reports a failed connection test as an 'error' event; ioredis keeps reconnecting.
+  const connected = resque.connect();
+
+  function taskNamed(taskName: string): TaskDefinition {
+    const task = definitions.get(taskName);
+    if (!task) {
+      const known = [...definitions.keys()].sort().join(', ') || 'none';
+      throw new TaskQueueError(`cannot enqueue unknown task "${taskName}" (known tasks: ${known})`);
+    }
+    return task;
+  }
+
+  async function acknowledged(taskName: string, write: () => Promise<unknown>): Promise<void> {
+    await connected;
+    try {
+      await write();
+    } catch (error) {
+      throw new TaskQueueError(`enqueue of task "${taskName}" failed: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  const queue: TaskQueue = {
+    async enqueue(taskName, params = {}, queueName) {
+      const task = taskNamed(taskName);
+      await acknowledged(taskName, () => resque.enqueue(queueName ?? task.queue, taskName, [params]));
+    },
+    async enqueueIn(delayMs, taskName, params = {}, queueName) {
+      if (!Number.isFinite(delayMs) || delayMs < 0) {
+        throw new TaskQueueError(`enqueueIn of task "${taskName}" needs a delay in ms >= 0, got ${String(delayMs)}`);
+      }
+      await queue.enqueueAt(Date.now() + delayMs, taskName, params, queueName);
+    },
+    async enqueueAt(time, taskName, params = {}, queueName) {
+      const task = taskNamed(taskName);
+      const timestamp = time instanceof Date ? time.getTime() : time;
+      if (!Number.isFinite(timestamp)) {
+        throw new TaskQueueError(`enqueueAt of task "${taskName}" needs a Date or ms since the epoch, got ${String(time)}`);
+      }
+      await acknowledged(taskName, () => resque.enqueueAt(timestamp, queueName ?? task.queue, taskName, [params]));
+    },
+  };
+
+  return {
+    queue,
+    async report() {
+      await connected;
+      const names = (await resque.queues()).sort();
+      const lengths = await Promise.all(names.map((name) => resque.length(name)));
+      return {
+        queues: Object.fromEntries(names.map((name, index) => [name, lengths[index]])),
+        failed: await resque.failedCount(),
+      };
+    },
+    async close() {
+      await connected;
+      await resque.end();
+      await closeRedisClient(redis);
+    },
+  };
+}

@@ -1,0 +1,204 @@
+// Helpers for integration tests: copy a fixture app to a temp dir, spawn the real bin/mycluster in it,
+// read its JSON log lines, wait (always with a timeout), and make sure nothing is left running.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const bin = path.join(repoRoot, 'bin', 'mycluster');
+export const fixtures = path.join(repoRoot, 'test', 'fixtures');
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `check` until it returns a truthy value; throw `what` after `timeoutMs`. */
+export async function waitFor(check, { timeoutMs = 15_000, intervalMs = 50, what = 'a condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Copy a fixture app into a fresh temp dir (its own pids/, sockets, …). */
+export function copyFixture(name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mycluster-${name}-`));
+  fs.cpSync(path.join(fixtures, name), dir, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
+  return dir;
+}
+
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Pids of the live children of a process (its workers). */
+export function childPids(pid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((child) => child > 0);
+  } catch {
+    return [];
+  }
+}
+
+export function readPid(file) {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Spawn `bin/mycluster <args>` in `cwd`. Returns a handle with the parsed JSON log lines, helpers to wait
+ * for a line, and `kill()` which SIGKILLs the process and every worker it had (call it in finally).
+ */
+export function startMycluster(args, { cwd, env = {} } = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = [];
+  let stderr = '';
+  let buffered = '';
+  const waiters = new Set();
+  const knownPids = new Set();
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const text = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let line;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        line = { msg: text, raw: true };
+      }
+      if (typeof line.pid === 'number') knownPids.add(line.pid);
+      if (typeof line.workerPid === 'number') knownPids.add(line.workerPid);
+      lines.push(line);
+      for (const waiter of waiters) waiter();
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const handle = {
+    child,
+    pid: child.pid,
+    lines,
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    /** Resolve with the first log line (from index `from`) matching `predicate`. */
+    waitForLine(predicate, { timeoutMs = 20_000, from = 0, what = 'a log line' } = {}) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (let index = from; index < lines.length; index += 1) {
+            if (predicate(lines[index])) {
+              cleanup();
+              resolve(lines[index]);
+              return;
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last lines:\n${lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    /** Wait for the master's "cluster equilibrium state reached" line after index `from`. */
+    waitForEquilibrium(options = {}) {
+      return handle.waitForLine((line) => /cluster equilibrium state reached/.test(line.msg ?? ''), { what: 'cluster equilibrium', ...options });
+    },
+    async waitForExit(timeoutMs = 20_000) {
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`mycluster (pid ${child.pid}) did not exit within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    /** Every pid this cluster ever logged (master and workers). */
+    knownPids() {
+      return [...knownPids];
+    },
+    /** SIGKILL the master and any of its processes still alive. Safe to call twice. */
+    async kill() {
+      const pids = new Set([child.pid, ...childPids(child.pid), ...knownPids]);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await waitFor(() => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'processes to die' }).catch(() => undefined);
+    },
+  };
+  return handle;
+}
+
+/** Run the CLI to completion and return { code, stdout, stderr }. */
+export function runMycluster(args, { cwd, env = {}, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      env: { ...process.env, MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mycluster ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}

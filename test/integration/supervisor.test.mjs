@@ -1,0 +1,153 @@
+// The supervisor, end to end: the real CLI, real signals, real HTTP, a web-only fixture app.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture, freePort, isAlive, readPid, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+
+const started = [];
+after(async () => {
+  for (const cluster of started) await cluster.kill();
+});
+
+async function startCluster(workers = 2, env = {}) {
+  const dir = copyFixture('http-app');
+  const port = await freePort();
+  const cluster = startMycluster(['start', `--workers=${workers}`], { cwd: dir, env: { PORT: String(port), ...env } });
+  started.push(cluster);
+  await cluster.waitForEquilibrium();
+  return { dir, port, cluster, pids: path.join(dir, 'pids') };
+}
+
+async function get(port, pathname) {
+  const response = await fetch(`http://127.0.0.1:${port}${pathname}`);
+  return { status: response.status, body: await response.json().catch(() => null), headers: response.headers };
+}
+
+function workerPids(pids, count, prefix = 'mycluster-worker-') {
+  return Array.from({ length: count }, (_, index) => readPid(path.join(pids, `${prefix}${index + 1}`)));
+}
+
+describe('mycluster start --workers=2', () => {
+  test('writes the cluster pidfile and one pidfile per worker slot, and serves requests', async () => {
+    const { cluster, port, pids } = await startCluster(2);
+    assert.equal(readPid(path.join(pids, 'cluster_pidfile')), cluster.pid);
+    const workers = workerPids(pids, 2);
+    for (const pid of workers) assert.ok(pid && isAlive(pid), `worker pid ${pid} alive`);
+    const { status, body } = await get(port, '/api/slow');
+    assert.equal(status, 200);
+    assert.ok(workers.includes(body.pid));
+    await cluster.kill();
+  });
+
+  test('replaces a worker killed with SIGKILL in the same slot', async () => {
+    const { cluster, pids } = await startCluster(2);
+    const [first] = workerPids(pids, 2);
+    const from = cluster.lines.length;
+    process.kill(first, 'SIGKILL');
+    await cluster.waitForEquilibrium({ from });
+    const replaced = await waitFor(() => {
+      const pid = readPid(path.join(pids, 'mycluster-worker-1'));
+      return pid && pid !== first ? pid : null;
+    }, { what: 'a new pid in slot 1' });
+    assert.ok(isAlive(replaced));
+    assert.ok(cluster.lines.some((line) => line.workerSlot === 1 && /SIGKILL/.test(line.msg ?? '')));
+    await cluster.kill();
+  });
+
+  test('replaces a worker that dies of an uncaught exception or an unhandled rejection, logging the stack at fatal', async () => {
+    const { cluster, port } = await startCluster(1);
+    for (const kind of ['throw', 'reject']) {
+      const from = cluster.lines.length;
+      const { body } = await get(port, `/api/crash?kind=${kind}`);
+      const fatal = await cluster.waitForLine((line) => line.level === 60 && line.pid === body.crashing, { from, what: `fatal line for ${kind}` });
+      assert.match(fatal.err?.stack ?? '', /fixture (uncaught exception|unhandled rejection)/);
+      await cluster.waitForEquilibrium({ from });
+    }
+    const { status } = await get(port, '/api/slow');
+    assert.equal(status, 200);
+    await cluster.kill();
+  });
+
+  test('a thrown action error is a 500 with { error } and the worker keeps serving', async () => {
+    const { cluster, port } = await startCluster(1);
+    const failed = await get(port, '/api/fail');
+    assert.equal(failed.status, 500);
+    assert.equal(failed.body.error, 'this action failed on purpose');
+    assert.equal((await get(port, '/api/slow')).status, 200);
+    assert.equal(cluster.lines.filter((line) => /starting worker/.test(line.msg ?? '')).length, 1);
+    await cluster.kill();
+  });
+
+  test('TERM stops every worker gracefully, removes the pidfiles and exits 0', async () => {
+    const { cluster, pids } = await startCluster(2);
+    const workers = workerPids(pids, 2);
+    process.kill(cluster.pid, 'SIGTERM');
+    const { code } = await cluster.waitForExit();
+    assert.equal(code, 0);
+    for (const pid of workers) assert.equal(isAlive(pid), false);
+    assert.deepEqual(fs.readdirSync(pids), []);
+  });
+
+  test('after kill -9 of the master, every worker is gone within 2 s', async () => {
+    const { cluster, pids } = await startCluster(2);
+    const workers = workerPids(pids, 2);
+    process.kill(cluster.pid, 'SIGKILL');
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), { timeoutMs: 2_000, what: 'orphaned workers to exit' });
+  });
+
+  test('TTIN adds a worker, TTOU removes one', async () => {
+    const { cluster, pids } = await startCluster(1);
+    let from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGTTIN');
+    await cluster.waitForLine((line) => /equilibrium state reached with 2 workers/.test(line.msg ?? ''), { from });
+    assert.ok(readPid(path.join(pids, 'mycluster-worker-2')));
+    from = cluster.lines.length;
+    const second = readPid(path.join(pids, 'mycluster-worker-2'));
+    process.kill(cluster.pid, 'SIGTTOU');
+    await waitFor(() => !isAlive(second), { what: 'worker 2 to stop' });
+    await waitFor(() => !fs.existsSync(path.join(pids, 'mycluster-worker-2')), { what: 'pidfile of worker 2 removed' });
+    await cluster.kill();
+  });
+
+  test('a live cluster pidfile makes a second start exit 1 naming the running pid', async () => {
+    const { cluster, dir, port } = await startCluster(1);
+    const second = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(port) } });
+    started.push(second);
+    const { code } = await second.waitForExit();
+    assert.equal(code, 1);
+    assert.match(second.stderr, new RegExp(`already running with pid ${cluster.pid}`));
+    assert.equal(readPid(path.join(dir, 'pids', 'cluster_pidfile')), cluster.pid);
+    await cluster.kill();
+  });
+
+  test('a stale cluster pidfile (dead pid, or a live pid that is not mycluster) is replaced', async () => {
+    const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
+    after(() => unrelated.kill('SIGKILL'));
+    for (const stalePid of [2 ** 22 - 1, unrelated.pid]) {
+      const dir = copyFixture('http-app');
+      fs.writeFileSync(path.join(dir, 'pids', 'cluster_pidfile'), `${stalePid}\n`);
+      const cluster = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(await freePort()) } });
+      started.push(cluster);
+      await cluster.waitForEquilibrium();
+      assert.equal(readPid(path.join(dir, 'pids', 'cluster_pidfile')), cluster.pid);
+      await cluster.kill();
+    }
+  });
+
+  test('a second SIGINT kills the workers at once', async () => {
+    const { cluster, port, pids } = await startCluster(1, {});
+    const workers = workerPids(pids, 1);
+    // Hold a request open so the graceful stop cannot finish by itself.
+    const pending = fetch(`http://127.0.0.1:${port}/api/slow?ms=8000`).catch(() => null);
+    await sleep(200);
+    process.kill(cluster.pid, 'SIGINT');
+    await sleep(200);
+    process.kill(cluster.pid, 'SIGINT');
+    const { code } = await cluster.waitForExit(4_000);
+    assert.equal(code, 1);
+    assert.equal(isAlive(workers[0]), false);
+    await pending;
+  });
+});

@@ -1,0 +1,176 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { drainServer, trackConnections } from '../../dist/runtime/web/index.js';
+import { startLoad } from '../helpers/load.mjs';
+import { request, startTestServer, testConfig, waitUntil, within } from '../helpers/web-server.mjs';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An action that stays in flight until `open()` is called. */
+function gatedAction() {
+  let open;
+  const opened = new Promise((resolve) => (open = resolve));
+  let started;
+  const running = new Promise((resolve) => (started = resolve));
+  const action = {
+    name: 'gated',
+    async run() {
+      started();
+      await opened;
+      return { ok: true };
+    },
+  };
+  return { action, open, running };
+}
+
+const slowAction = { name: 'slow', run: () => sleep(5).then(() => ({ ok: true })) };
+
+/** A raw keep-alive connection: send a request, read one whole response. */
+async function keepAliveConnection(address) {
+  const { hostname, port } = new URL(address);
+  const socket = net.connect({ host: hostname, port: Number(port) });
+  await within(5_000, once(socket, 'connect'), 'connect');
+  const closed = once(socket, 'close');
+  let buffered = '';
+  socket.on('data', (chunk) => (buffered += chunk));
+  return {
+    socket,
+    closed,
+    async get(path) {
+      buffered = '';
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await waitUntil(() => completeResponse(buffered), 5_000, `a response to ${path}`);
+      return buffered;
+    },
+  };
+}
+
+function completeResponse(text) {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
+  return text.length >= end + 4 + length;
+}
+
+test('a drain under concurrent keep-alive load fails no request', async () => {
+  const web = await startTestServer({ config: testConfig({ drainIdleGrace: 500 }), actions: new Map([['slow', slowAction]]) });
+  const load = startLoad({ url: web.address, path: '/api/slow', concurrency: 20, stopOnConnectionClose: true });
+  let result;
+  try {
+    await waitUntil(() => load.snapshot().ok >= 200, 10_000, '200 answered requests before the drain');
+    await within(10_000, web.drain(), 'the drain');
+  } finally {
+    result = await load.stop();
+  }
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.failed, 0);
+  assert.equal(result.ok, result.sent);
+  assert.ok(result.ok >= 200);
+});
+
+test('a request in flight when the drain begins is answered, with Connection: close', async () => {
+  const gated = gatedAction();
+  const web = await startTestServer({ actions: new Map([['gated', gated.action]]) });
+  const pending = request(web.address, { path: '/api/gated', headers: { connection: 'keep-alive' } });
+  await within(5_000, gated.running, 'the gated action starting');
+  const drained = web.drain();
+  gated.open();
+  const response = await pending;
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.connection, 'close');
+  await within(5_000, drained, 'the drain');
+});
+
+test('once draining, new connections are refused', async () => {
+  const gated = gatedAction();
+  const web = await startTestServer({ actions: new Map([['gated', gated.action]]) });
+  const pending = request(web.address, { path: '/api/gated' });
+  await within(5_000, gated.running, 'the gated action starting');
+  const drained = web.drain();
+  try {
+    await assert.rejects(request(web.address, { path: '/api/gated' }), { code: 'ECONNREFUSED' });
+  } finally {
+    gated.open();
+    await pending;
+    await within(5_000, drained, 'the drain');
+  }
+});
+
+test('a request sent on an idle keep-alive connection during the grace is answered, then the connection closes', async () => {
+  const web = await startTestServer({ config: testConfig({ drainIdleGrace: 2_000 }), actions: new Map([['slow', slowAction]]) });
+  const connection = await keepAliveConnection(web.address);
+  try {
+    assert.match(await connection.get('/api/slow'), /^HTTP\/1\.1 200 [^]*Connection: keep-alive/i);
+    const drained = web.drain();
+    const answer = await connection.get('/api/slow');
+    assert.match(answer, /^HTTP\/1\.1 200 [^]*Connection: close/i);
+    await within(5_000, connection.closed, 'the connection closing');
+    await within(5_000, drained, 'the drain');
+  } finally {
+    connection.socket.destroy();
+  }
+});
+
+test('an idle keep-alive connection is closed once the grace has passed, and the drain resolves', async () => {
+  const web = await startTestServer({ config: testConfig({ drainIdleGrace: 100, keepAliveTimeout: 60_000 }) });
+  const connection = await keepAliveConnection(web.address);
+  try {
+    await connection.get('/api/status');
+    const drained = web.drain();
+    await within(5_000, connection.closed, 'the idle connection closing');
+    await within(5_000, drained, 'the drain');
+  } finally {
+    connection.socket.destroy();
+  }
+});
+
+test("drainServer drains an app's own http.Server the same way", async () => {
+  const server = http.createServer((_req, res) => setTimeout(() => res.end('ok'), 5));
+  trackConnections(server);
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `http://127.0.0.1:${server.address().port}`;
+  const load = startLoad({ url: address, path: '/', concurrency: 10, stopOnConnectionClose: true });
+  const idle = await keepAliveConnection(address);
+  let result;
+  try {
+    await idle.get('/');
+    await waitUntil(() => load.snapshot().ok >= 100, 10_000, '100 answered requests before the drain');
+    await within(10_000, drainServer(server, { idleGrace: 100 }), 'the drain');
+    await within(5_000, idle.closed, 'the idle connection closing');
+  } finally {
+    result = await load.stop();
+    idle.socket.destroy();
+    server.closeAllConnections();
+  }
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.ok, result.sent);
+});
+
+test('drain resolves at once with no connections, and twice gives the same drain', async () => {
+  const web = await startTestServer();
+  await within(5_000, Promise.all([web.drain(), web.drain()]), 'the drain');
+});
+
+test('a drain of a unix socket server under keep-alive load fails no request', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mycluster-drain-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const socketPath = path.join(dir, 'web.sock');
+  const web = await startTestServer({ config: testConfig({ port: socketPath, drainIdleGrace: 500 }), actions: new Map([['slow', slowAction]]) });
+  const load = startLoad({ socketPath, path: '/api/slow', concurrency: 20, stopOnConnectionClose: true });
+  let result;
+  try {
+    await waitUntil(() => load.snapshot().ok >= 200, 10_000, '200 answered requests before the drain');
+    await within(10_000, web.drain(), 'the drain');
+  } finally {
+    result = await load.stop();
+  }
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.ok, result.sent);
+});

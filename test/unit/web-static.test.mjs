@@ -1,0 +1,77 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { request, startTestServer, within } from '../helpers/web-server.mjs';
+
+let web;
+before(async () => {
+  web = await startTestServer();
+});
+after(() => web?.drain());
+
+/** A raw request line, for paths an HTTP client would normalise. */
+function rawGet(address, path) {
+  const { hostname, port } = new URL(address);
+  return within(
+    5_000,
+    new Promise((resolve, reject) => {
+      const socket = net.connect({ host: hostname, port: Number(port) }, () => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    }),
+    `raw GET ${path}`,
+  );
+}
+
+test('/ serves public/index.html with a content type and Last-Modified', async () => {
+  const response = await request(web.address, { path: '/' });
+  assert.equal(response.status, 200);
+  assert.equal(response.text, '<h1>home</h1>\n');
+  assert.equal(response.headers['content-type'], 'text/html; charset=utf-8');
+  assert.ok(!Number.isNaN(Date.parse(response.headers['last-modified'])));
+});
+
+test('a file gets its content type; a folder its index.html', async () => {
+  const css = await request(web.address, { path: '/style.css' });
+  assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+  const docs = await request(web.address, { path: '/docs/' });
+  assert.equal(docs.text, '<h1>docs</h1>\n');
+});
+
+test('If-Modified-Since at or after Last-Modified is a 304 without a body', async () => {
+  const first = await request(web.address, { path: '/style.css' });
+  const second = await request(web.address, { path: '/style.css', headers: { 'if-modified-since': first.headers['last-modified'] } });
+  assert.equal(second.status, 304);
+  assert.equal(second.text, '');
+  const stale = await request(web.address, { path: '/style.css', headers: { 'if-modified-since': new Date(0).toUTCString() } });
+  assert.equal(stale.status, 200);
+});
+
+test('HEAD answers the headers only', async () => {
+  const response = await request(web.address, { method: 'HEAD', path: '/style.css' });
+  assert.equal(response.status, 200);
+  assert.equal(response.text, '');
+  assert.equal(response.headers['content-length'], '21');
+});
+
+test('a missing file is a 404', async () => {
+  const response = await request(web.address, { path: '/missing.txt' });
+  assert.equal(response.status, 404);
+});
+
+test('paths leaving the public folder are refused, plain or encoded', async () => {
+  for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/docs/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/%2e%2e%2fsecret.txt', '/x%00.html']) {
+    const response = await rawGet(web.address, path);
+    assert.match(response, /^HTTP\/1\.1 404/, path);
+    assert.doesNotMatch(response, /secret outside public/, path);
+  }
+});
+
+test('POST to a static path is a 404', async () => {
+  const response = await request(web.address, { method: 'POST', path: '/style.css' });
+  assert.equal(response.status, 404);
+});
