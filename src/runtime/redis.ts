@@ -142,3 +142,12 @@ export async function closeRedisClient(client: Redis): Promise<void> {
   }
   client.disconnect();
 }
+
+/**
+ * Drop a client that is between two reconnect attempts without failing its pending commands (ioredis
+ * flushes them only when a live socket closes): node-resque's loops waiting on them stay parked instead of
+ * turning into unhandled rejections. Only for a process that is about to exit.
+ */
+export function abandonRedisClient(client: Redis): void {
+  client.disconnect();
+}

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { freePort, startRedis } from '../helpers/redis.mjs';
+import { startChild } from '../helpers/child.mjs';
 import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
 
 /** Rejects when `promise` takes longer than timeoutMs: a hang fails the test instead of stalling it. */
@@ -66,21 +67,19 @@ test('resumes working jobs after redis restarts, without a restart of the proces
   }
 });
 
-test('stop resolves while redis is down', async () => {
+test('a worker process stops and exits while redis is down', async () => {
   const redisServer = await startRedis();
-  const config = tasksConfig({ url: redisServer.url, tasks: { minTaskProcessors: 2, maxTaskProcessors: 2 } });
-  const { log } = capturingLogger();
-  let runtime;
-  let processing;
+  let child;
   try {
-    runtime = await appRuntime(config, log);
-    processing = await startTaskProcessing({ config, context: runtime.context, definitions: runtime.definitions, log });
+    child = await startChild({ url: redisServer.url, tasks: { minTaskProcessors: 2, maxTaskProcessors: 2 } });
     await redisServer.stop();
-    await within(10_000, 'stop with redis down', processing.stop());
-    processing = undefined;
+    await child.waitForLine((line) => line.msg?.startsWith('redis unavailable for tasks'));
+    process.kill(child.child.pid, 'SIGTERM');
+    const exit = await within(10_000, 'the child exit', child.exited);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(child.lines.some((line) => line.msg?.startsWith('stopped task processing while redis is down')));
   } finally {
-    await processing?.stop();
-    await runtime?.close();
+    await child?.kill();
     await redisServer.stop();
   }
 });

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
-import { closeRedisClient, createRedisClient, whenRedisReady } from '../redis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { abandonRedisClient, closeRedisClient, createRedisClient, describeRedisAddress, whenRedisReady } from '../redis';
 import type { AppContext, TaskDefinition } from '../types';
 import { enqueueDuePeriodicTasks } from './periodic';
 import { type RunningProcessors, startProcessors } from './processors';
@@ -83,10 +85,33 @@ export async function startTaskProcessing({
   return {
     async stop() {
       cancelled.abort();
-      await started.catch(() => undefined);
-      await processors?.stop();
-      await scheduler?.stop();
-      await closeRedisClient(redis);
+      const orderly = (async () => {
+        await started.catch(() => undefined);
+        await processors?.stop();
+        await scheduler?.stop();
+        return 'stopped' as const;
+      })();
+      const settled = new AbortController();
+      const outcome = await Promise.race([orderly, untilIdleWithoutRedis(redis, () => processors?.holdsJobs() ?? false, settled.signal)]);
+      settled.abort();
+      if (outcome !== 'redis-down') return closeRedisClient(redis);
+      log.warn(
+        { redis: describeRedisAddress(config.redis) },
+        'stopped task processing while redis is down: its worker records stay in redis until the scheduler leader removes them',
+      );
+      abandonRedisClient(redis);
     },
   };
+}
+
+/**
+ * Resolves 'redis-down' once Redis is down (between two reconnect attempts) and no processor holds a job:
+ * the orderly stop needs Redis for its clean-up, and waiting for it would only delay the exit.
+ */
+async function untilIdleWithoutRedis(redis: Redis, holdsJobs: () => boolean, settled: AbortSignal): Promise<'redis-down' | 'settled'> {
+  while (!settled.aborted) {
+    if (redis.status === 'reconnecting' && !holdsJobs()) return 'redis-down';
+    await sleep(100, undefined, { signal: settled }).catch(() => undefined);
+  }
+  return 'settled';
 }

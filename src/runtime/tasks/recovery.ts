@@ -83,11 +83,13 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
   };
 
   let recovered = 0;
+  const deadWorkers = new Set<string>();
   for (const claimKey of claimKeys) {
     const raw = await redis.get(claimKey);
     const claim = parseJson<Claim>(raw);
     if (!raw || !claim?.worker || !claim.payload) continue;
     if (!isDead(claim.worker, Date.parse(claim.run_at) / 1000)) continue;
+    deadWorkers.add(claim.worker);
     const reason = `its worker ${claim.worker} died (no heartbeat for over ${Math.round(timeoutSeconds)} s, or its process is gone)`;
     const moved = retryStuckJobs
       ? await redis.eval(moveClaimScript, 4, claimKey, key('queue', claim.queue), key('queues'), key('stat', 'failed'), raw, 'retry', JSON.stringify(claim.payload), claim.queue)
@@ -102,7 +104,7 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
   const members = await redis.smembers(key('workers'));
   // A member is `<worker name>:<queues>`, and a worker name is `<host>:<pid>+<n>`.
   const workers = new Set([...heartbeats.keys(), ...members.map((entry) => entry.split(':').slice(0, 2).join(':'))]);
-  for (const worker of [...workers].filter((name) => isDead(name))) {
+  for (const worker of [...workers].filter((name) => deadWorkers.has(name) || isDead(name))) {
     await forgetWorker(redis, key, worker, members.filter((entry) => entry.startsWith(`${worker}:`)));
   }
   await releaseDeadLocalLeaderLock(redis, key('resque_scheduler_leader_lock'), atBoot);

@@ -1,0 +1,185 @@
+// Rolling reloads: zero failed requests under keep-alive load, broken deploys keep the old workers,
+// queued USR2, and symlinked releases.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { copyFixture, freePort, isAlive, readPid, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { startLoad } from '../helpers/load.mjs';
+
+const started = [];
+after(async () => {
+  for (const cluster of started) await cluster.kill();
+});
+
+function start(dir, args, env) {
+  const cluster = startMycluster(args, { cwd: dir, env });
+  started.push(cluster);
+  return cluster;
+}
+
+const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
+const reloadAborted = (line) => /rolling reload #\d+ aborted/.test(line.msg ?? '');
+
+function slotPids(dir, count) {
+  return Array.from({ length: count }, (_, index) => readPid(path.join(dir, 'pids', `mycluster-worker-${index + 1}`)));
+}
+
+describe('rolling reload', () => {
+  test('zero failed requests under concurrent keep-alive load across 3 USR2 reloads and a HUP', async () => {
+    const dir = copyFixture('http-app');
+    const port = await freePort();
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
+    await cluster.waitForEquilibrium();
+    const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/api/slow?ms=5', concurrency: 20 });
+    try {
+      for (const signal of ['SIGUSR2', 'SIGUSR2', 'SIGUSR2', 'SIGHUP']) {
+        const before = slotPids(dir, 2);
+        const from = cluster.lines.length;
+        await sleep(300);
+        process.kill(cluster.pid, signal);
+        await cluster.waitForLine(reloadDone, { from, what: `reload after ${signal}` });
+        const after = slotPids(dir, 2);
+        for (let index = 0; index < 2; index += 1) {
+          assert.notEqual(after[index], before[index]);
+          assert.equal(isAlive(before[index]), false);
+        }
+      }
+      await sleep(300);
+    } finally {
+      const result = await load.stop();
+      assert.deepEqual(result.errors, [], `failed requests: ${result.failed} of ${result.sent}`);
+      assert.equal(result.failed, 0);
+      assert.ok(result.ok > 100, `only ${result.ok} requests answered`);
+    }
+    await cluster.kill();
+  });
+
+  test('the replacement is ready before the old worker is asked to stop', async () => {
+    const dir = copyFixture('http-app');
+    const cluster = start(dir, ['start', '--workers=1'], { PORT: String(await freePort()) });
+    await cluster.waitForEquilibrium();
+    const [old] = slotPids(dir, 1);
+    const from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine(reloadDone, { from });
+    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const ready = events.findIndex((msg) => /worker #1 \(pid \d+\) ready/.test(msg));
+    const stopping = events.findIndex((msg) => new RegExp(`stopping: replaced by pid`).test(msg));
+    assert.ok(ready >= 0 && stopping > ready, events.join('\n'));
+    assert.equal(isAlive(old), false);
+    await cluster.kill();
+  });
+
+  test('a replacement that fails to boot aborts the reload; the old workers keep serving; the fix then reloads', async () => {
+    const dir = copyFixture('http-app');
+    const port = await freePort();
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
+    await cluster.waitForEquilibrium();
+    const before = slotPids(dir, 2);
+    const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/api/slow', concurrency: 10 });
+    try {
+      fs.writeFileSync(path.join(dir, 'actions', 'broken.js'), 'module.exports = { name: "broken", run() { ;\n');
+      let from = cluster.lines.length;
+      process.kill(cluster.pid, 'SIGUSR2');
+      const aborted = await cluster.waitForLine(reloadAborted, { from, what: 'reload aborted' });
+      assert.match(aborted.msg, /failed to boot/);
+      assert.deepEqual(slotPids(dir, 2), before);
+      for (const pid of before) assert.ok(isAlive(pid));
+
+      fs.rmSync(path.join(dir, 'actions', 'broken.js'));
+      from = cluster.lines.length;
+      process.kill(cluster.pid, 'SIGUSR2');
+      await cluster.waitForLine(reloadDone, { from });
+    } finally {
+      const result = await load.stop();
+      assert.deepEqual(result.errors, []);
+    }
+    await cluster.kill();
+  });
+
+  test('a USR2 during a reload queues exactly one more', async () => {
+    const dir = copyFixture('http-app');
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
+    await cluster.waitForEquilibrium();
+    const from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine((line) => /rolling reload #1 \(/.test(line.msg ?? ''), { from });
+    // Signals of one kind sent at once merge in the kernel; space them out, all within reload #1.
+    for (let index = 0; index < 3; index += 1) {
+      process.kill(cluster.pid, 'SIGUSR2');
+      await sleep(20);
+    }
+    await cluster.waitForLine((line) => /rolling reload #2 done/.test(line.msg ?? ''), { from });
+    await sleep(1500);
+    const reloads = cluster.lines.slice(from).filter((line) => /rolling reload #\d+ \(/.test(line.msg ?? ''));
+    assert.equal(reloads.length, 2);
+    await cluster.kill();
+  });
+
+  test('with PROJECT_ROOT a symlink, moving the link and sending USR2 runs the new release', async () => {
+    const releases = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-releases-'));
+    const v1 = copyFixture('http-app');
+    const v2 = copyFixture('http-app');
+    fs.writeFileSync(path.join(v2, 'actions', 'version.js'), "module.exports = { name: 'version', run: () => ({ version: 'v2', pid: process.pid }) };\n");
+    const current = path.join(releases, 'current');
+    fs.symlinkSync(v1, current);
+    // Both releases share one pid folder, as deploy tools share it across releases.
+    const shared = path.join(releases, 'pids');
+    fs.mkdirSync(shared);
+    const port = await freePort();
+    const env = { PORT: String(port), PROJECT_ROOT: current, ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ general: { paths: { pid: shared } } }) };
+    const cluster = start(releases, ['start', '--workers=2'], env);
+    await cluster.waitForEquilibrium();
+    const version = async () => (await (await fetch(`http://127.0.0.1:${port}/api/version`)).json()).version;
+    assert.equal(await version(), 'v1');
+
+    const next = path.join(releases, 'next');
+    fs.symlinkSync(v2, next);
+    fs.renameSync(next, current);
+    const from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine(reloadDone, { from });
+    const seen = new Set();
+    for (let index = 0; index < 10; index += 1) seen.add(await version());
+    assert.deepEqual([...seen], ['v2']);
+    await cluster.kill();
+  });
+});
+
+describe('zero downtime with a unix socket', () => {
+  test('serves on a unix socket, removes a stale socket file first, and reloads with zero failed requests', async () => {
+    const dir = copyFixture('http-app');
+    const socketPath = path.join(dir, 'web.sock');
+    // A stale socket file: a server killed with SIGKILL never removed it.
+    const previous = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
+    try {
+      await new Promise((resolve) => previous.stdout.once('data', resolve));
+    } finally {
+      previous.kill('SIGKILL');
+    }
+    await waitFor(() => !isAlive(previous.pid), { what: 'the previous server to die' });
+    assert.ok(fs.existsSync(socketPath));
+
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: socketPath });
+    await cluster.waitForEquilibrium();
+    const load = startLoad({ socketPath, path: '/api/slow', concurrency: 10 });
+    try {
+      for (let round = 0; round < 2; round += 1) {
+        const from = cluster.lines.length;
+        await sleep(200);
+        process.kill(cluster.pid, 'SIGUSR2');
+        await cluster.waitForLine(reloadDone, { from });
+      }
+    } finally {
+      const result = await load.stop();
+      assert.deepEqual(result.errors, []);
+      assert.ok(result.ok > 50);
+    }
+    process.kill(cluster.pid, 'SIGTERM');
+    assert.equal((await cluster.waitForExit()).code, 0);
+    await waitFor(() => !fs.existsSync(socketPath), { timeoutMs: 3000, what: 'socket file removed' });
+  });
+});
