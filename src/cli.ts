@@ -52,12 +52,21 @@ function buildProgram(): Command {
     .option('--workers <n>', 'run a master and N workers (default N: CPUs - 1, at least 1)', parseWorkerCount)
     .option('--workerTitlePrefix <prefix>', 'process title and pidfile prefix of the workers', parseTitlePrefix)
     .option('--silent', 'print no logs')
+    .option('--daemon', 'detach (cluster mode): logs go to log/mycluster.log; returns once every worker is ready')
+    .option('--watch', 'development: rolling reload when project files change')
     .action(async (mode: string | undefined, options: StartOptions) => {
       if (mode !== undefined && mode !== 'cluster') throw new UsageError(`start takes "cluster" or nothing, got "${mode}"`);
       if (options.silent) process.env.MYCLUSTER_SILENT = '1';
-      if (mode === 'cluster' || options.workers !== undefined) {
+      const clustered = mode === 'cluster' || options.workers !== undefined;
+      if ((options.daemon || options.watch) && !clustered) {
+        throw new UsageError(`--${options.daemon ? 'daemon' : 'watch'} needs cluster mode: add --workers=N or "cluster"`);
+      }
+      if (options.daemon) {
+        const { startDaemon } = await import('./commands/daemon.js');
+        await startDaemon(process.argv.slice(2).filter((argument) => argument !== '--daemon'));
+      } else if (clustered) {
         const { runCluster } = await import('./master/main.js');
-        await runCluster({ workers: options.workers, workerTitlePrefix: options.workerTitlePrefix });
+        await runCluster({ workers: options.workers, workerTitlePrefix: options.workerTitlePrefix, watch: options.watch });
       } else {
         const { runSingleProcess } = await import('./worker/standalone.js');
         await runSingleProcess();

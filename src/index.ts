@@ -15,7 +15,7 @@ export type {
   TaskDefinition,
   TaskQueue,
 } from './runtime/types';
-export { drainServer } from './runtime/web/drain';
+export { drainServer, trackConnections } from './runtime/web/drain';
 
 export function defineAction<P extends string>(action: ActionDefinition<P>): ActionDefinition<P> {
   return action;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
 import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerMessage } from '../protocol';
 import { removePidfile, writePidfile } from '../pids';
+import { reopenLogFile } from '../shared/logger';
 import { RestartBackoff } from './backoff';
 import { SignalQueue, type MasterSignal } from './signals';
 import type { ClusterState, ReloadResult } from './state';
@@ -109,6 +110,12 @@ export class Arbiter {
     });
   }
 
+  /** A rolling reload requested from outside the signal path (--watch). */
+  triggerReload(reason: string): void {
+    this.requestReload(reason);
+    this.wakeup();
+  }
+
   /** A stop requested from outside the signal path (e.g. a fatal master error). */
   shutdown(reason: string, code: number): void {
     this.beginStop(reason, code);
@@ -176,6 +183,7 @@ export class Arbiter {
 
   private reopenLogs(): void {
     this.log.info('SIGUSR1: reopening log files');
+    reopenLogFile();
     for (const handle of this.handles) handle.sendReopenLogs();
   }
 

@@ -3,19 +3,20 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import type { Config } from '../config/types';
 import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile } from '../pids';
-import { createLogger, reopenLogFile } from '../shared/logger';
+import { createLogger } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
 import { forkWorker } from './fork';
 import { STATE_FILE, StateFileWriter } from './state';
+import { watchProject } from './watch';
 
 export interface ClusterOptions {
   /** From --workers; else config.cluster.workers; else CPUs - 1 (at least 1). */
   workers?: number;
   workerTitlePrefix?: string;
-  /** Log to this file instead of stdout (daemon mode). */
-  logFile?: string;
+  /** Rolling reload when project files change (development). */
+  watch?: boolean;
 }
 
 const HEARTBEAT_MS = 1_000;
@@ -39,7 +40,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
   claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
 
-  const log = createLogger({ level: config.logger.level, role: 'master', file: options.logFile });
+  const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
   try {
     const web = config.servers.web;
@@ -65,11 +66,11 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
       process.exit(code);
     },
   });
-  process.on('SIGUSR1', reopenLogFile);
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, `master error: ${error.message}; stopping the cluster`);
     arbiter.shutdown('master error', 1);
   });
   log.info({ projectRoot, pidfile }, `mycluster master started (pid ${process.pid})`);
   arbiter.start();
+  if (options.watch) await watchProject(projectRoot, log, (reason) => arbiter.triggerReload(reason));
 }

@@ -43,10 +43,11 @@ export interface ReloadResult {
 
 export const STATE_FILE = 'cluster_state.json';
 
-/** Writes the state file atomically, at most every `intervalMs`, always with the latest state. */
+/** Writes the state file atomically: at once when idle, else at most every `intervalMs`, always the latest state. */
 export class StateFileWriter {
   private latest: ClusterState | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private lastWriteAt = 0;
 
   constructor(
     private readonly file: string,
@@ -55,13 +56,17 @@ export class StateFileWriter {
 
   publish(state: ClusterState): void {
     this.latest = state;
-    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+    if (this.timer) return;
+    const wait = this.lastWriteAt + this.intervalMs - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  flush(): void {
+  private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.latest) return;
+    this.lastWriteAt = Date.now();
     const temp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.tmp`);
     try {
       fs.writeFileSync(temp, JSON.stringify(this.latest));

@@ -122,11 +122,19 @@ export function whenRedisFails(client: Redis): Promise<void> {
 
 /** Connect a `cli` client once, or throw RedisUnavailableError naming the address and the reason. */
 export async function connectOnce(client: Redis, config: RedisConfig): Promise<void> {
+  // connect() rejects with "Connection is closed"; the 'error' event before it has the reason (ECONNREFUSED, …).
+  let reason: unknown;
+  const remember = (error: unknown): void => {
+    reason ??= error;
+  };
+  client.on('error', remember);
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new RedisUnavailableError(`cannot reach redis at ${describeRedisAddress(config)}: ${failureReason(error)}`, { cause: error });
+    throw new RedisUnavailableError(`cannot reach redis at ${describeRedisAddress(config)}: ${failureReason(reason ?? error)}`, { cause: error });
+  } finally {
+    client.off('error', remember);
   }
 }
 

@@ -18,7 +18,7 @@ export function freePort() {
   });
 }
 
-/** Resolves once `PING` on host:port answers `+PONG`; rejects after timeoutMs. */
+/** Resolves once `PING` on host:port answers (`+PONG`, or `-NOAUTH` with requirepass); rejects after timeoutMs. */
 export async function waitForPing(port, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -38,7 +38,7 @@ function pingOnce(port) {
     socket.setTimeout(500, () => done(false));
     socket.on('error', () => done(false));
     socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
+    socket.on('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
   });
 }
 

@@ -1,0 +1,161 @@
+// Small helpers shared by the peers and scenarios: waits (always bounded), ports, /proc, processes.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { now } from './load.mjs';
+
+export { now };
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `check` until it returns a truthy value; throw after `timeoutMs`. */
+export async function waitFor(check, { timeoutMs = 15_000, intervalMs = 20, what = 'a condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Pids of the live children of a process. */
+export function childPids(pid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((child) => child > 0);
+  } catch {
+    return [];
+  }
+}
+
+/** SIGKILL every pid still alive and wait (bounded) until they are gone. */
+export async function killAll(pids) {
+  const alive = [...new Set(pids)].filter((pid) => pid && isAlive(pid));
+  for (const pid of alive) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await waitFor(() => alive.every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'processes to die' }).catch(() => undefined);
+  return alive;
+}
+
+/** VmRSS of a process, in MB. */
+export function rssMb(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
+}
+
+/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
+export function cpuTicks(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+export const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * Spawn a process whose stdout carries JSON log lines. Each parsed line gets `receivedAt` (now()).
+ * `waitForLine(predicate, { from, timeoutMs })` resolves with the first matching line after index `from`.
+ */
+export function spawnLogged(command, args, { cwd, env } = {}) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = new Set();
+  let stderr = '';
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const text = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let line;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        line = { msg: text };
+      }
+      line.receivedAt = now();
+      lines.push(line);
+      for (const waiter of waiters) waiter();
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    lines,
+    exited,
+    get stderr() {
+      return stderr;
+    },
+    waitForLine(predicate, { from = 0, timeoutMs = 15_000, what = 'a log line' } = {}) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = lines.slice(from).find(predicate);
+          if (!line) return;
+          cleanup();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.slice(-500)}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Run a command to completion (bounded); resolves { code, stdout, stderr, durationMs }. */
+export function run(command, args, { env, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = now();
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, durationMs: now() - started });
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRedisClient, describeRedisAddress } from '../../dist/runtime/redis.js';
+import { startRedis } from '../helpers/redis.mjs';
+import { capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
+
+test('describes where a config points, without its password', () => {
+  const config = tasksConfig({ url: undefined });
+  assert.equal(describeRedisAddress({ ...config.redis, url: 'redis://:secret@cache.internal:6380/2' }), 'cache.internal:6380');
+  assert.equal(describeRedisAddress({ ...config.redis, host: '10.0.0.5', port: 6390 }), '10.0.0.5:6390');
+  assert.equal(
+    describeRedisAddress({ ...config.redis, sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'main' }),
+    'sentinel master "main" via s1:26379,s2:26379',
+  );
+});
+
+test('connects with host, port, password and db; the app connection only on first use', async () => {
+  const redisServer = await startRedis(['--requirepass', 'secret']);
+  const checker = testClient(`redis://:secret@127.0.0.1:${redisServer.port}/3`);
+  const { log } = capturingLogger();
+  const config = tasksConfig({ url: undefined, redis: { host: '127.0.0.1', port: redisServer.port, password: 'secret', db: 3 } });
+  const app = createRedisClient(config.redis, 'app', log);
+  try {
+    assert.equal(app.status, 'wait');
+    await app.set('written-by-app', 'yes');
+    assert.equal(await checker.get('written-by-app'), 'yes');
+  } finally {
+    app.disconnect();
+    checker.disconnect();
+    await redisServer.stop();
+  }
+});
+
+test('logs one warn line per outage, with the reason', async () => {
+  const redisServer = await startRedis(['--requirepass', 'secret']);
+  const { log, lines } = capturingLogger();
+  const config = tasksConfig({ url: `redis://:wrong@127.0.0.1:${redisServer.port}` });
+  const client = createRedisClient(config.redis, 'tasks', log);
+  try {
+    await waitFor('the outage line', async () => lines.length > 0);
+    const reconnects = lines.length;
+    await waitFor('a few more attempts', async () => client.status === 'reconnecting' && lines.length === reconnects);
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      [`redis unavailable for tasks at 127.0.0.1:${redisServer.port}, retrying: WRONGPASS invalid username-password pair or user is disabled.`],
+    );
+    assert.equal(lines[0].level, 40);
+  } finally {
+    client.disconnect();
+    await redisServer.stop();
+  }
+});
