@@ -57,7 +57,15 @@ async function createActionRouter(options: WebServerOptions): Promise<RequestLis
 function createServer(web: WebServerConfig, listener: RequestListener, log: Logger): Server {
   let server: Server;
   try {
-    server = http.createServer({ requestTimeout: web.requestTimeout, headersTimeout: web.headersTimeout }, listener);
+    server = http.createServer(
+      {
+        requestTimeout: web.requestTimeout,
+        headersTimeout: web.headersTimeout,
+        // Node checks those timeouts only this often (30 s by default): slow clients would linger far past them.
+        connectionsCheckingInterval: Math.max(250, Math.min(web.headersTimeout || 30_000, web.requestTimeout || 30_000) / 4),
+      },
+      listener,
+    );
   } catch (error) {
     throw new BootError(`cannot create the web server (check servers.web timeouts): ${errorMessage(error)}`, { cause: error });
   }

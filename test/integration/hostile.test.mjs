@@ -1,0 +1,215 @@
+// Hostile input: malformed and oversized requests, slow clients, random CLI arguments, bad config,
+// unsafe pid folders, garbage pidfiles, a unix socket already in use. A clear error or a 4xx; nothing crashes.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { copyFixture, freePort, isAlive, readPid, runMycluster, startMycluster } from '../helpers/cluster.mjs';
+
+const started = [];
+after(async () => {
+  for (const cluster of started) await cluster.kill();
+});
+
+/** Send raw bytes on a fresh connection and return what came back (until the server closes or timeoutMs). */
+function rawRequest(port, chunks, { timeoutMs = 5_000, gapMs = 0 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let response = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(response);
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (data) => (response += data));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(response);
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      if (response) resolve(response);
+      else reject(error);
+    });
+    socket.on('connect', async () => {
+      for (const chunk of chunks) {
+        if (socket.destroyed) return;
+        socket.write(chunk);
+        if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+      }
+    });
+  });
+}
+
+const statusOf = (response) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
+
+describe('malformed and oversized HTTP requests', () => {
+  let port;
+  let cluster;
+  let workers;
+  const overrides = { servers: { web: { bodyLimit: 1024, requestTimeout: 1500, headersTimeout: 1000 } } };
+
+  test('setup: a cluster with a 1 KiB body limit and short request timeouts', async () => {
+    const dir = copyFixture('http-app');
+    port = await freePort();
+    cluster = startMycluster(['start', '--workers=2'], { cwd: dir, env: { PORT: String(port), ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify(overrides) } });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    workers = [1, 2].map((slot) => readPid(path.join(dir, 'pids', `mycluster-worker-${slot}`)));
+  });
+
+  test('bad JSON is a 400 with { error }', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms": ' });
+    assert.equal(response.status, 400);
+    assert.ok((await response.json()).error);
+  });
+
+  test('a body over the limit is a 413', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(5000) }) });
+    assert.equal(response.status, 413);
+  });
+
+  test('huge headers are a 431', async () => {
+    const response = await rawRequest(port, [`GET /api/slow HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
+    assert.equal(statusOf(response), 431);
+  });
+
+  test('garbage instead of HTTP is a 400', async () => {
+    const response = await rawRequest(port, ['\x16\x03\x01 not http at all\r\n\r\n']);
+    assert.equal(statusOf(response), 400);
+  });
+
+  test('a slow client (headers trickling in) gets a 408 and is disconnected', async () => {
+    const response = await rawRequest(port, ['GET /api/slow HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 1\r\n', 'X-C: 1\r\n'], { gapMs: 800, timeoutMs: 8_000 });
+    assert.equal(statusOf(response), 408);
+  });
+
+  test('a path traversal attempt does not leave public/', async () => {
+    for (const target of ['/../config/config.js', '/%2e%2e/config/config.js', '/..%2fconfig%2fconfig.js']) {
+      const response = await rawRequest(port, [`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
+      assert.ok([400, 403, 404].includes(statusOf(response)), `${target}: ${response.slice(0, 40)}`);
+      assert.doesNotMatch(response, /filteredParams/);
+    }
+  });
+
+  test('after all of it, no worker crashed', async () => {
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/slow`)).status, 200);
+    for (const pid of workers) assert.ok(isAlive(pid));
+    assert.ok(!cluster.lines.some((line) => line.level >= 60), 'no fatal line');
+    await cluster.kill();
+  });
+});
+
+describe('the status action reveals no secrets', () => {
+  test('no env, tokens or config values in /api/status', async () => {
+    const dir = copyFixture('http-app');
+    const port = await freePort();
+    const secret = 's3cr3t-token-value';
+    const cluster = startMycluster(['start', '--workers=1'], {
+      cwd: dir,
+      env: { PORT: String(port), API_TOKEN: secret, ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: { password: secret }, app: { apiKey: secret } }) },
+    });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    const body = await (await fetch(`http://127.0.0.1:${port}/api/status`)).text();
+    assert.doesNotMatch(body, new RegExp(secret));
+    assert.doesNotMatch(body, /password|apiKey|API_TOKEN|PATH/);
+    await cluster.kill();
+  });
+});
+
+describe('random and bad CLI arguments', () => {
+  // A seeded generator: the same arguments on every run.
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = (items) => items[Math.floor(random() * items.length)];
+  const invalid = ['--workers=0', '--workers=-3', '--workers=1e3', '--workers=0x10', '--workers= 2', '--nope', '-x', '--workers', 'clusterr', '--workerTitlePrefix=a/b', '--pids', '--timeout=-1', '💥', '--workers=2 --workers=abc'];
+  const valid = ['start', 'status', 'reload', 'stop', 'queues', '--silent', '--json', 'cluster'];
+
+  for (let round = 0; round < 12; round += 1) {
+    const args = [pick(valid), ...Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(random() < 0.5 ? invalid : valid)), pick(invalid)];
+    test(`mycluster ${args.join(' ')} → a one-line error, exit 1 or 2`, async () => {
+      const { code, stderr, stdout } = await runMycluster(args, { cwd: copyFixture('http-app'), timeoutMs: 15_000 });
+      assert.ok(code === 1 || code === 2, `exit ${code}; ${stderr}${stdout}`);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.doesNotMatch(stderr, /\n\s+at /);
+    });
+  }
+});
+
+describe('bad config, pid folders and pidfiles', () => {
+  test('a config value of the wrong type stops start with the file and key named', async () => {
+    const dir = copyFixture('http-app');
+    fs.writeFileSync(path.join(dir, 'config', 'web.js'), 'exports.default = { servers: { web: { port: true } } };\n');
+    const { code, stderr } = await runMycluster(['start', '--workers=1'], { cwd: dir });
+    assert.equal(code, 1);
+    assert.match(stderr, /config\/web\.js/);
+    assert.match(stderr, /servers\.web\.port/);
+  });
+
+  test('a world-writable pid folder is refused; a symlinked pid folder to a safe one works', async () => {
+    const dir = copyFixture('http-app');
+    fs.rmSync(path.join(dir, 'pids'), { recursive: true });
+    const open = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-open-'));
+    fs.chmodSync(open, 0o777);
+    fs.symlinkSync(open, path.join(dir, 'pids'));
+    const refused = await runMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(await freePort()) } });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /world-writable/);
+
+    fs.chmodSync(open, 0o755);
+    const port = await freePort();
+    const cluster = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(port) } });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    assert.equal(readPid(path.join(open, 'cluster_pidfile')), cluster.pid);
+    await cluster.kill();
+  });
+
+  test('a pidfile with garbage in it is treated as stale and replaced', async () => {
+    const dir = copyFixture('http-app');
+    fs.writeFileSync(path.join(dir, 'pids', 'cluster_pidfile'), 'not a pid\n\0\0');
+    const cluster = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(await freePort()) } });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    assert.equal(readPid(path.join(dir, 'pids', 'cluster_pidfile')), cluster.pid);
+    await cluster.kill();
+  });
+
+  test('a unix socket path used by a live server: exit 1 naming it, and the live server keeps serving', async () => {
+    const dir = copyFixture('http-app');
+    const socketPath = path.join(dir, 'taken.sock');
+    const owner = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => s.end('mine')).listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
+    try {
+      await new Promise((resolve) => owner.stdout.once('data', resolve));
+      for (const args of [['start', '--workers=1'], ['start']]) {
+        const { code, stderr } = await runMycluster(args, { cwd: dir, env: { PORT: socketPath } });
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /in use by a running server/);
+      }
+      const answer = await new Promise((resolve, reject) => {
+        const socket = net.connect(socketPath, () => socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      assert.match(answer, /mine$/);
+    } finally {
+      owner.kill('SIGKILL');
+    }
+  });
+
+  test('the unix socket gets servers.web.socketMode (default 0660)', async () => {
+    const dir = copyFixture('http-app');
+    const socketPath = path.join(dir, 'web.sock');
+    const cluster = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: socketPath } });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    assert.equal(fs.statSync(socketPath).mode & 0o777, 0o660);
+    await cluster.kill();
+  });
+});
