@@ -50,6 +50,16 @@ export function childPids(pid) {
   }
 }
 
+/**
+ * Wait (bounded) for processes that were asked to stop to be gone; SIGKILL those still alive after
+ * `graceMs`. Resolves the pids that had to be killed (the "leftovers").
+ */
+export async function reap(pids, graceMs = 5_000) {
+  const all = [...new Set(pids)].filter(Boolean);
+  await waitFor(() => all.every((pid) => !isAlive(pid)), { timeoutMs: graceMs, what: 'processes to exit' }).catch(() => undefined);
+  return killAll(all);
+}
+
 /** SIGKILL every pid still alive and wait (bounded) until they are gone. */
 export async function killAll(pids) {
   const alive = [...new Set(pids)].filter((pid) => pid && isAlive(pid));

@@ -66,6 +66,7 @@ function runChild() {
   const records = [];
   let stopping = false;
   let loops = [];
+  process.on('disconnect', () => process.exit(0)); // the bench is gone: so is its load
 
   function sendOne(agent, target, requestTimeout) {
     const record = { start: now(), end: 0, ok: false, error: null };

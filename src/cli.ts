@@ -100,6 +100,20 @@ function buildProgram(): Command {
       await stop(options);
     });
 
+  program
+    .command('queues')
+    .description('task state in Redis: queues, lengths, jobs in progress, failed, delayed, scheduler leader, memory, growth')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const [{ loadConfig }, { resolveProjectRoot }, queues] = await Promise.all([
+        import('./config/index.js'),
+        import('./shared/project.js'),
+        import('./commands/queues.js'),
+      ]);
+      const report = await queues.queuesReport(await loadConfig({ projectRoot: resolveProjectRoot() }));
+      process.stdout.write(options.json ? queues.formatQueuesJson(report) : queues.formatQueuesTable(report));
+    });
+
   return program;
 }
 

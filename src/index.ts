@@ -3,13 +3,15 @@
  * functions: no runtime cost), their types, and the drain helper mycluster itself uses.
  */
 import type { ConfigSection } from './config/types';
-import type { ActionDefinition, InitializerDefinition, TaskDefinition } from './runtime/types';
+import type { ActionDefinition, ActionInputs, InitializerDefinition, TaskDefinition } from './runtime/types';
 
 export type { Config, ConfigSection, Role, RedisConfig, WebServerConfig, TasksConfig, ClusterConfig } from './config/types';
 export type {
   ActionContext,
   ActionDefinition,
   ActionInput,
+  ActionInputs,
+  ActionParams,
   AppContext,
   InitializerDefinition,
   TaskDefinition,
@@ -17,7 +19,8 @@ export type {
 } from './runtime/types';
 export { drainServer, trackConnections } from './runtime/web/drain';
 
-export function defineAction<P extends string>(action: ActionDefinition<P>): ActionDefinition<P> {
+/** An action; `params` in run() are typed from the keys of `inputs`. */
+export function defineAction<const I extends ActionInputs = ActionInputs>(action: ActionDefinition<I>): ActionDefinition<I> {
   return action;
 }
 

@@ -3,8 +3,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Config } from '../config/types';
 import { closeRedisClient, connectOnce, createRedisClient, describeRedisAddress } from '../runtime/redis';
-import type { Claim } from '../runtime/tasks/keys';
-import { resqueKey } from '../runtime/tasks/keys';
+import { type Claim, resqueKey } from '../runtime/tasks/keys';
 
 export interface QueueState {
   name: string;
@@ -173,10 +172,10 @@ export function formatQueuesTable(report: QueuesReport): string {
       ]),
     );
   }
-  return lines.join('\n');
+  return `${lines.join('\n')}\n`;
 }
 
 /** The report as JSON (`--json`). */
 export function formatQueuesJson(report: QueuesReport): string {
-  return JSON.stringify(report, null, 2);
+  return `${JSON.stringify(report, null, 2)}\n`;
 }

@@ -108,8 +108,13 @@ export interface Config {
 /** What a config file's section may contain: any part of Config, values possibly functions of the config so far. */
 export type ConfigValue<T> = T | ((config: Config) => T);
 export type ConfigSection = {
-  [K in keyof Config]?: ConfigValue<DeepPartialConfig<Config[K]>>;
+  [K in keyof Config]?: ConfigValue<DeepPartialConfig<K extends 'general' ? GeneralConfigInput : Config[K]>>;
 };
+/** In a config file, a single path may stand for a list: `actions: 'src/actions'`. */
+type GeneralConfigInput = Omit<GeneralConfig, 'paths'> & {
+  paths: Omit<GeneralConfig['paths'], PathListKey> & { [K in PathListKey]: string | string[] };
+};
+type PathListKey = 'actions' | 'tasks' | 'public' | 'initializers';
 type DeepPartialConfig<T> = T extends Array<unknown>
   ? T
   : T extends object

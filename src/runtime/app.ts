@@ -6,7 +6,7 @@ import { BootError, errorMessage } from '../errors';
 import { loadUserModule } from '../shared/load-module';
 import { loadInitializers, startInitializers } from './initializers';
 import { createRedisClient } from './redis';
-import { createTaskQueue, loadTaskDefinitions, startTaskProcessing, type TaskProcessing } from './tasks';
+import { createTaskQueue, loadTaskDefinitions, startTaskProcessing, type TaskProcessing, type TaskQueueHandle } from './tasks';
 import type { AppContext } from './types';
 import { loadActions, startWebServer, type WebServer } from './web';
 
@@ -78,7 +78,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         handler,
         log,
         clustered: options.clustered,
-        statusReport: async () => ({ tasks: await taskQueue.report() }),
+        statusReport: () => tasksStatus(taskQueue),
       });
     }
 
@@ -92,6 +92,25 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw error;
   }
   return { stop: teardown };
+}
+
+/** ms the status action waits for Redis before it reports the task side as unreachable. */
+const STATUS_REDIS_TIMEOUT_MS = 1_000;
+
+/** The task side of the status action: queue lengths and failed count, or the problem that hides them. */
+async function tasksStatus(taskQueue: TaskQueueHandle): Promise<{ tasks: unknown; problems?: string[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_REDIS_TIMEOUT_MS} ms`)), STATUS_REDIS_TIMEOUT_MS);
+  });
+  try {
+    return { tasks: await Promise.race([taskQueue.report(), timeout]) };
+  } catch (error) {
+    const problem = `redis unreachable: ${errorMessage(error)}`;
+    return { tasks: { error: problem }, problems: [problem] };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -115,11 +115,6 @@ export function whenRedisReady(client: Redis, signal: AbortSignal): Promise<void
   });
 }
 
-/** Resolves at the client's first connection failure (an 'error' event); for "start now, connect later". */
-export function whenRedisFails(client: Redis): Promise<void> {
-  return new Promise((resolve) => client.once('error', () => resolve()));
-}
-
 /** Connect a `cli` client once, or throw RedisUnavailableError naming the address and the reason. */
 export async function connectOnce(client: Redis, config: RedisConfig): Promise<void> {
   // connect() rejects with "Connection is closed"; the 'error' event before it has the reason (ECONNREFUSED, …).

@@ -37,19 +37,32 @@ export interface ActionConnection {
   url: string;
   remoteIP: string | undefined;
   headers: IncomingHttpHeaders;
+  /** The HTTP status of a successful response (default 200), e.g. 201, or 503 from a health check. */
+  setStatus(code: number): void;
 }
 
-export interface ActionContext<P extends string = string> extends AppContext {
+/** An action's declared inputs, by param name. */
+export type ActionInputs = Record<string, ActionInput>;
+
+/**
+ * The params an action's run() sees, typed from its inputs: one key per input, a string when the input is
+ * required or has a default, else string | undefined. Without declared inputs, any param, possibly absent.
+ */
+export type ActionParams<I extends ActionInputs = ActionInputs> = string extends keyof I
+  ? Record<string, string | undefined>
+  : { [K in keyof I]: I[K] extends { required: true } | { default: string } ? string : string | undefined };
+
+export interface ActionContext<P extends object = ActionParams> extends AppContext {
   /** Params as they came in (query, JSON or form body): strings, or what the JSON body held. */
-  params: Record<P, string> & Record<string, unknown>;
+  params: P;
   connection: ActionConnection;
 }
 
-export interface ActionDefinition<P extends string = string> {
+export interface ActionDefinition<I extends ActionInputs = ActionInputs> {
   name: string;
   description?: string;
-  inputs?: Record<P, ActionInput>;
-  run(context: ActionContext<P>): unknown | Promise<unknown>;
+  inputs?: I;
+  run(context: ActionContext<ActionParams<I>>): unknown | Promise<unknown>;
 }
 
 export interface TaskDefinition<P extends Record<string, unknown> = Record<string, unknown>> {

@@ -188,7 +188,7 @@ describe('initializers', () => {
 
     const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
     const { code } = await cluster.waitForExit();
-    assert.notEqual(code, 0);
+    assert.equal(code, 1);
     const failed = cluster.lines.find((line) => /failed to boot/.test(line.msg ?? ''));
     assert.ok(failed, cluster.lines.map((line) => line.msg).join('\n'));
     assert.match(failed.msg, /initializer payments failed to start: cannot reach the payment gateway/);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Jobs, MultiWorker } from 'node-resque';
+import { type Jobs, MultiWorker, type Worker } from 'node-resque';
 import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
 import type { AppContext, TaskDefinition } from '../types';
@@ -50,7 +50,23 @@ export function startProcessors({
     },
     jobsOf(definitions, context),
   );
-  multiWorker.on('error', resqueErrorLogger(log, redis, 'task processor'));
+  const reportError = resqueErrorLogger(log, redis, 'task processor');
+  multiWorker.on('error', reportError);
+  const started = new Set<Worker>();
+  const parked = new Set<Worker>();
+  multiWorker.on('start', () => multiWorker.workers.forEach((processor) => started.add(processor)));
+  // Processors the MultiWorker ended (scale-down, stop) are parked, and parked again at the next check
+  // if node-resque restarted them meanwhile (see parkProcessor); forgotten once they stayed stopped.
+  const parkEnded = (): void => {
+    for (const processor of parked) if (!processor.running) parked.delete(processor);
+    for (const processor of started) {
+      if (multiWorker.workers.includes(processor)) continue;
+      started.delete(processor);
+      parked.add(processor);
+    }
+    for (const processor of parked) parkProcessor(processor, reportError);
+  };
+  multiWorker.on('multiWorkerAction', parkEnded);
   multiWorker.on('job', (_id, queue, job) => log.debug({ task: job.class, queue }, `task ${job.class} started`));
   multiWorker.on('success', (_id, queue, job, _result, duration) => log.debug({ task: job.class, queue, duration }, `task ${job.class} done`));
   multiWorker.on('failure', (_id, queue, job, failure, duration) =>
@@ -59,6 +75,21 @@ export function startProcessors({
   multiWorker.start();
   return {
     holdsJobs: () => multiWorker.workers.some((processor) => processor.job !== null),
-    stop: () => multiWorker.end(),
+    async stop() {
+      await multiWorker.end();
+      parkEnded();
+    },
   };
+}
+
+/**
+ * Make sure an ended processor stays stopped. node-resque's Worker.end() can land while a `*` processor
+ * refreshes its queue list, whose track() sets `running` again: that processor would poll on after end(),
+ * without an 'error' listener, and its next failed poll would be an unhandled rejection.
+ */
+function parkProcessor(processor: Worker, reportError: (error: unknown) => void): void {
+  processor.running = false;
+  if (processor.pollTimer) clearTimeout(processor.pollTimer);
+  if (processor.pingTimer) clearInterval(processor.pingTimer);
+  if (processor.listenerCount('error') === 0) processor.on('error', reportError);
 }

@@ -33,7 +33,7 @@ export async function handleActionRequest(
     if (!action) throw new HttpError(404, `unknown action "${actionName}"`);
     params = await readParams(request, url, web.bodyLimit);
     applyInputs(action, params);
-    const result = await action.run(actionContext(runtime.context, params, request));
+    const result = await action.run(actionContext(runtime.context, params, request, (code) => (status = code)));
     body = result === undefined ? {} : result;
   } catch (error) {
     status = error instanceof HttpError ? error.status : 500;
@@ -72,7 +72,7 @@ function isMissing(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-function actionContext(context: AppContext, params: Params, request: IncomingMessage): ActionContext {
+function actionContext(context: AppContext, params: Params, request: IncomingMessage, setStatus: (code: number) => void): ActionContext {
   return {
     ...context,
     params: params as ActionContext['params'],
@@ -81,6 +81,10 @@ function actionContext(context: AppContext, params: Params, request: IncomingMes
       url: request.url ?? '/',
       remoteIP: request.socket.remoteAddress,
       headers: request.headers,
+      setStatus(code) {
+        if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`setStatus takes an HTTP status 200..599, got ${code}`);
+        setStatus(code);
+      },
     },
   };
 }

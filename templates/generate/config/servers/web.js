@@ -18,8 +18,7 @@ exports.default = {
     web: {
       // Off for task workers: ACTIONHERO_ROLE=worker, or ENABLE_WEB_SERVER=false on the Procfile's worker line.
       enabled: envFlag('ENABLE_WEB_SERVER', process.env.ACTIONHERO_ROLE !== 'worker'),
-      // PORT: a TCP port number, or a unix socket path. mycluster's built-in default reads it (8080 unset).
-      port: (config) => config.servers.web.port,
+      // port: mycluster's built-in default reads PORT, a TCP port number or a unix socket path (8080 unset).
       // The address a TCP port listens on.
       bindIP: '0.0.0.0',
       // Actions at /api/<name>.

@@ -1,0 +1,70 @@
+// mycluster: `bin/mycluster start --workers=N` on bench/apps/mycluster (copied to a temp dir), reloaded with
+// USR2. Everything is read from the master's JSON log lines.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { childPids, isAlive, now, reap, spawnLogged } from '../lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.resolve(here, '..', '..', 'bin', 'mycluster');
+const app = path.resolve(here, '..', 'apps', 'mycluster');
+
+export const id = 'mycluster';
+export const label = 'mycluster';
+
+const msg = (pattern) => (line) => pattern.test(line.msg ?? '');
+
+export async function start({ port, workers }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-bench-'));
+  fs.cpSync(app, dir, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'pids'));
+  const startedAt = now();
+  const master = spawnLogged(process.execPath, [bin, 'start', `--workers=${workers}`], {
+    cwd: dir,
+    env: { PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+  });
+  const workerPidsSeen = () => master.lines.map((line) => line.workerPid).filter(Boolean);
+
+  const handle = {
+    masterPid: master.child.pid,
+    readyMs: null,
+    workerPids: () => childPids(master.child.pid),
+    /** USR2; done when the master logs `rolling reload #N done in X ms` (its own duration). */
+    async reload() {
+      const from = master.lines.length;
+      const startedAt = now();
+      process.kill(master.child.pid, 'SIGUSR2');
+      const done = await master.waitForLine(msg(/rolling reload #\d+ done/), { from, timeoutMs: 30_000, what: 'rolling reload done' });
+      return { startedAt, doneAt: done.receivedAt, durationMs: done.durationMs };
+    },
+    /** SIGKILL worker #1; recovered when the master logs `worker #1 (pid P) ready` for a new pid. */
+    async killWorker() {
+      const pid = Number(fs.readFileSync(path.join(dir, 'pids', 'mycluster-worker-1'), 'utf8').trim());
+      const from = master.lines.length;
+      const killedAt = now();
+      process.kill(pid, 'SIGKILL');
+      const ready = await master.waitForLine((line) => msg(/worker #1 \(pid \d+\) ready/)(line) && line.workerPid !== pid, {
+        from,
+        timeoutMs: 15_000,
+        what: 'a new worker #1 ready',
+      });
+      return { pid, killedAt, readyAt: Date.parse(ready.time) };
+    },
+    /** TERM (graceful stop), then SIGKILL whatever is left after 15 s; returns the pids that had to be killed. */
+    async stop() {
+      if (isAlive(master.child.pid)) process.kill(master.child.pid, 'SIGTERM');
+      const leftovers = await reap([master.child.pid, ...workerPidsSeen()], 15_000);
+      fs.rmSync(dir, { recursive: true, force: true });
+      return { leftovers };
+    },
+  };
+  try {
+    const line = await master.waitForLine(msg(/cluster equilibrium state reached/), { timeoutMs: 20_000, what: 'cluster equilibrium' });
+    handle.readyMs = Date.parse(line.time) - startedAt;
+    return handle;
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+}

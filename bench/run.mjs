@@ -1,0 +1,158 @@
+// `npm run bench`: the same 5 ms HTTP app under mycluster, PM2 7 (cluster mode), a plain node:cluster
+// master and one plain process, one after the other in one run, with the same load (bench/load.mjs: 50
+// keep-alive connections on loopback, in its own process). Prints a Markdown table (rows: metrics,
+// columns: peers) and writes the full results to bench/results/<timestamp>.json. Nothing is asserted.
+//
+// A peer adapter (bench/peers/*.mjs) exports { id, label, start({ port, workers }) } and start resolves
+// { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
+// exports { name, run({ peer, url, port }) } and resolves a plain object of metrics.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './lib.mjs';
+import * as mycluster from './peers/mycluster.mjs';
+import * as pm2 from './peers/pm2.mjs';
+import * as naive from './peers/naive.mjs';
+import * as single from './peers/single.mjs';
+import * as idle from './scenarios/idle.mjs';
+import * as throughput from './scenarios/throughput.mjs';
+import * as reload from './scenarios/reload.mjs';
+import * as sigkill from './scenarios/sigkill.mjs';
+
+const WORKERS = 2;
+const RUN_TIMEOUT_MS = 5 * 60_000;
+
+// Which scenarios each peer runs, in order (idle first, while the master has never seen load).
+// mycluster's jobs/s scenario goes here: add its module to mycluster's list (and a row to METRICS).
+const PLAN = [
+  { adapter: mycluster, scenarios: [idle, throughput, reload, sigkill] },
+  { adapter: pm2, scenarios: [idle, throughput, reload, sigkill] },
+  { adapter: naive, scenarios: [idle, throughput, reload, sigkill] },
+  { adapter: single, scenarios: [throughput] },
+];
+
+// The table's rows: a label and how to read the value from one peer's results.
+const METRICS = [
+  ['start → all workers ready (ms)¹', (r) => r.startup?.readyMs],
+  ['idle master RSS (MB)', (r) => r.idle?.masterRssMb],
+  ['idle master CPU time over 3 s (ms)', (r) => r.idle?.masterCpuMs],
+  ['throughput (req/s)', (r) => r.throughput?.rps],
+  ['steady p50 / p99 (ms)', (r) => r.throughput && `${r.throughput.p50} / ${r.throughput.p99}`],
+  ['failed requests, steady', (r) => r.throughput?.failed],
+  ['failed requests, 3 reloads (of sent)', (r) => r.reload && `${r.reload.failed} (of ${r.reload.sent})`],
+  ['p99 before / during reloads (ms)', (r) => r.reload && `${r.reload.p99Before} / ${r.reload.p99Reload}`],
+  ['reload duration (ms, each)²', (r) => r.reload?.durationsMs?.join(', ')],
+  ['failed requests, SIGKILL of 1 worker (of sent)', (r) => r.sigkill && `${r.sigkill.failed} (of ${r.sigkill.sent})`],
+  ['SIGKILL → new worker listening (ms)³', (r) => r.sigkill?.newWorkerMs],
+  ['processes left after stop', (r) => r.stop?.leftovers?.length],
+];
+
+const FOOTNOTES = `
+¹ from spawning the start command (PM2: \`pm2 start\`, daemon start included) to the last worker ready/listening.
+² mycluster: its \`rolling reload #N done in X ms\` line; PM2: how long \`pm2 reload\` ran; baseline: its own log line.
+³ mycluster: the \`worker #k (pid P) ready\` line's time; the others: the app's own "listening" line (PM2: in its log files).`;
+
+const live = new Set(); // started peers not yet stopped: the watchdog and signals stop them
+
+async function benchPeer({ adapter, scenarios }) {
+  const results = {};
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/${adapter.id === 'mycluster' ? 'api/slow' : ''}`;
+  let peer;
+  try {
+    log(`${adapter.label}: starting on port ${port}`);
+    peer = await adapter.start({ port, workers: WORKERS });
+    live.add(peer);
+    results.startup = { readyMs: Math.round(peer.readyMs) };
+    for (const scenario of scenarios) {
+      log(`${adapter.label}: ${scenario.name}`);
+      try {
+        results[scenario.name] = await scenario.run({ peer, url, port });
+      } catch (error) {
+        results[scenario.name] = { error: error.message };
+        log(`${adapter.label}: ${scenario.name} failed: ${error.message}`);
+      }
+    }
+  } catch (error) {
+    results.error = error.message;
+    log(`${adapter.label}: ${error.message}`);
+  } finally {
+    if (peer) {
+      results.stop = await peer.stop();
+      live.delete(peer);
+    }
+  }
+  return results;
+}
+
+function table(labels, results) {
+  const cell = (value) => (value === undefined || value === null || value === '' ? '–' : String(value));
+  const rows = [
+    `| metric | ${labels.join(' | ')} |`,
+    `| --- | ${labels.map(() => '---:').join(' | ')} |`,
+    ...METRICS.map(([label, read]) => `| ${label} | ${results.map((result) => cell(read(result))).join(' | ')} |`),
+  ];
+  return rows.join('\n');
+}
+
+function log(message) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function stopAll() {
+  await Promise.all([...live].map((peer) => peer.stop().catch(() => undefined)));
+}
+
+async function main() {
+  const watchdog = setTimeout(async () => {
+    log(`the run took more than ${RUN_TIMEOUT_MS / 1000} s: stopping everything`);
+    await stopAll();
+    process.exit(1);
+  }, RUN_TIMEOUT_MS);
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, async () => {
+      log(`${signal}: stopping everything`);
+      await stopAll();
+      process.exit(130);
+    });
+  }
+
+  const startedAt = new Date();
+  const peers = {};
+  for (const entry of PLAN) peers[entry.adapter.id] = await benchPeer(entry);
+  clearTimeout(watchdog);
+
+  const report = {
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
+    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, reloads: 3, idleSeconds: 3 },
+    peers,
+  };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = path.join(here, 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+
+  const labels = PLAN.map((entry) => entry.adapter.label);
+  console.log(`\n${WORKERS} workers, 50 keep-alive connections, a 5 ms endpoint; ${report.machine.cpus} CPUs, Node ${process.version}\n`);
+  console.log(table(labels, PLAN.map((entry) => peers[entry.adapter.id])));
+  console.log(FOOTNOTES);
+  const errors = [];
+  for (const [id, result] of Object.entries(peers)) {
+    if (result.error) errors.push(`- ${id}: ${result.error}`);
+    for (const [scenario, value] of Object.entries(result)) {
+      if (value?.error) errors.push(`- ${id} ${scenario}: ${value.error}`);
+      else if (Object.keys(value?.errors ?? {}).length) errors.push(`- ${id} ${scenario}: ${JSON.stringify(value.errors)}`);
+    }
+  }
+  if (errors.length) console.log(`\nFailed requests by kind, and errors:\n${errors.join('\n')}`);
+  console.log(`\nFull results: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch(async (error) => {
+  console.error(error);
+  await stopAll();
+  process.exit(1);
+});
