@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, MyclusterError, UsageError } from './errors';
 
@@ -98,6 +99,17 @@ function buildProgram(): Command {
     .action(async (options: { pids?: string; timeout?: number }) => {
       const { stop } = await import('./commands/control.js');
       await stop(options);
+    });
+
+  program
+    .command('generate')
+    .description('scaffold config/, actions/, tasks/, initializers/, a Procfile, nginx.conf and a systemd unit; never overwrites')
+    .argument('[dir]', 'the project directory, created when missing (default: PROJECT_ROOT or the cwd)')
+    .action(async (dir: string | undefined) => {
+      const { generate } = await import('./commands/generate.js');
+      const directory = path.resolve(dir ?? (process.env.PROJECT_ROOT || process.cwd()));
+      const created = await generate({ directory });
+      for (const file of created) process.stdout.write(`created ${path.relative(process.cwd(), file) || file}\n`);
     });
 
   program

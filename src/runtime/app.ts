@@ -69,7 +69,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
     const web = config.servers.web;
     if (web.enabled) {
-      const handler = web.handler ? await loadHandler(path.resolve(options.projectRoot, web.handler)) : undefined;
+      const handler = web.handler ? await loadHandler(path.resolve(options.projectRoot, web.handler), context) : undefined;
       const actions = handler ? new Map() : await loadActions(config.general.paths.actions, log);
       webServer = await startWebServer({
         config,
@@ -82,10 +82,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       });
     }
 
-    const { minTaskProcessors, maxTaskProcessors, scheduler } = config.tasks;
-    if (maxTaskProcessors > 0 || scheduler) {
+    if (config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler) {
       processing = await startTaskProcessing({ config, context, definitions, log });
-      log.info({ minTaskProcessors, maxTaskProcessors, scheduler, queues: config.tasks.queues }, 'task processing started');
     }
   } catch (error) {
     await teardown();
@@ -115,9 +113,9 @@ async function tasksStatus(taskQueue: TaskQueueHandle): Promise<{ tasks: unknown
 
 /**
  * The app's own request handler: a module exporting `(req, res) => …` (an Express app is one), or an object
- * with a `routing` handler (Fastify after `ready()`), or an async factory returning either.
+ * with a `routing` handler (Fastify after `ready()`), or an async factory `(context) => handler` returning either.
  */
-async function loadHandler(file: string): Promise<RequestListener> {
+async function loadHandler(file: string, context: AppContext): Promise<RequestListener> {
   let exported: unknown;
   try {
     const exports = await loadUserModule(file);
@@ -125,10 +123,10 @@ async function loadHandler(file: string): Promise<RequestListener> {
   } catch (error) {
     throw new BootError(`servers.web.handler ${file} failed to load: ${errorMessage(error)}`, { cause: error });
   }
-  return resolveHandler(exported, file);
+  return resolveHandler(exported, file, context);
 }
 
-async function resolveHandler(candidate: unknown, file: string): Promise<RequestListener> {
+async function resolveHandler(candidate: unknown, file: string, context: AppContext): Promise<RequestListener> {
   if (candidate && typeof candidate === 'object' && typeof (candidate as { ready?: unknown }).ready === 'function') {
     await (candidate as { ready: () => Promise<unknown> }).ready();
   }
@@ -136,9 +134,9 @@ async function resolveHandler(candidate: unknown, file: string): Promise<Request
     return (candidate as { routing: RequestListener }).routing;
   }
   if (typeof candidate === 'function') {
-    // A request handler takes (req, res); a factory takes nothing and returns one.
+    // A request handler takes (req, res); a factory takes the app context (or nothing) and returns one.
     if (candidate.length >= 2) return candidate as RequestListener;
-    return resolveHandler(await (candidate as () => unknown)(), file);
+    return resolveHandler(await (candidate as (context: AppContext) => unknown)(context), file, context);
   }
   throw new BootError(`servers.web.handler ${file} must export a request handler (req, res) => void, an Express app or a Fastify instance`);
 }

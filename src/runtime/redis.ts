@@ -16,7 +16,7 @@ export type RedisPurpose = 'tasks' | 'enqueue' | 'app' | 'cli';
 
 const purposeOptions: Record<RedisPurpose, { maxRetriesPerRequest: number | null; lazyConnect: boolean; keepRetrying: boolean }> = {
   tasks: { maxRetriesPerRequest: null, lazyConnect: false, keepRetrying: true },
-  enqueue: { maxRetriesPerRequest: 3, lazyConnect: false, keepRetrying: true },
+  enqueue: { maxRetriesPerRequest: 3, lazyConnect: true, keepRetrying: true },
   app: { maxRetriesPerRequest: 3, lazyConnect: true, keepRetrying: true },
   cli: { maxRetriesPerRequest: 0, lazyConnect: true, keepRetrying: false },
 };

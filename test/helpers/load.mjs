@@ -13,7 +13,8 @@
  * - `stopOnConnectionClose: true` ends a loop after its first `Connection: close` response: for a single
  *   server that stops accepting, where a new connection could only be refused.
  * - A request counts as failed on any error (ECONNRESET, socket hang up, ECONNREFUSED, its timeout) or a
- *   non-2xx status; `errors` holds one line per failure. `latencies` are ms of the successful requests.
+ *   non-2xx status; `errors` holds one line per failure, `failures` the same with wall-clock `start`/`end` (ms since
+ *   the epoch, to tell which event a failed request overlapped). `latencies` are ms of the successful requests.
  * - Every request has a timeout (`requestTimeout`, default 10 s), so stop() always resolves.
  */
 import http from 'node:http';
@@ -22,7 +23,7 @@ export function startLoad({ url, socketPath, path = '/', concurrency = 10, stopO
   if (!url && !socketPath) throw new Error('startLoad needs url or socketPath');
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const target = socketPath ? { socketPath, path } : { ...urlParts(new URL(path, url)) };
-  const stats = { sent: 0, ok: 0, failed: 0, errors: [], latencies: [] };
+  const stats = { sent: 0, ok: 0, failed: 0, errors: [], failures: [], latencies: [] };
   let stopping = false;
 
   async function loop() {
@@ -35,6 +36,7 @@ export function startLoad({ url, socketPath, path = '/', concurrency = 10, stopO
   function sendOne() {
     stats.sent += 1;
     const started = performance.now();
+    const startedAt = Date.now();
     return new Promise((resolve) => {
       let outcome;
       const settle = (result) => {
@@ -43,6 +45,7 @@ export function startLoad({ url, socketPath, path = '/', concurrency = 10, stopO
         if (result.error) {
           stats.failed += 1;
           stats.errors.push(result.error);
+          stats.failures.push({ start: startedAt, end: Date.now(), error: result.error });
         } else {
           stats.ok += 1;
           stats.latencies.push(performance.now() - started);

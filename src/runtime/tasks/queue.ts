@@ -34,8 +34,10 @@ export function createTaskQueue({
   const redis = createRedisClient(config.redis, 'enqueue', log);
   const resque = new Queue({ connection: { redis, namespace: config.redis.namespace } });
   resque.on('error', resqueErrorLogger(log, redis, 'task queue'));
+  // Connected on first use: a web worker that never enqueues never needs Redis.
   // Never rejects: node-resque reports a failed connection test as an 'error' event; ioredis keeps reconnecting.
-  const connected = resque.connect();
+  let connected: Promise<void> | undefined;
+  const connect = (): Promise<void> => (connected ??= resque.connect());
 
   function taskNamed(taskName: string): TaskDefinition {
     const task = definitions.get(taskName);
@@ -47,7 +49,7 @@ export function createTaskQueue({
   }
 
   async function acknowledged(taskName: string, write: () => Promise<unknown>): Promise<void> {
-    await connected;
+    await connect();
     try {
       await write();
     } catch (error) {
@@ -79,7 +81,7 @@ export function createTaskQueue({
   return {
     queue,
     async report() {
-      await connected;
+      await connect();
       const names = (await resque.queues()).sort();
       const lengths = await Promise.all(names.map((name) => resque.length(name)));
       return {
@@ -88,8 +90,10 @@ export function createTaskQueue({
       };
     },
     async close() {
-      await connected;
-      await resque.end();
+      if (connected) {
+        await connected;
+        await resque.end();
+      }
       await closeRedisClient(redis);
     },
   };
