@@ -3,7 +3,7 @@
 // keep-alive connections on loopback, in its own process). Prints a Markdown table (rows: metrics,
 // columns: peers) and writes the full results to bench/results/<timestamp>.json. Nothing is asserted.
 //
-// A peer adapter (bench/peers/*.mjs) exports { id, label, start({ port, workers }) } and start resolves
+// A peer adapter (bench/peers/*.mjs) exports { id, label, urlPath, start({ port, workers }) }; start resolves
 // { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
 // exports { name, run({ peer, url, port }) } and resolves a plain object of metrics.
 import fs from 'node:fs';
@@ -42,23 +42,26 @@ const METRICS = [
   ['failed requests, steady', (r) => r.throughput?.failed],
   ['failed requests, 3 reloads (of sent)', (r) => r.reload && `${r.reload.failed} (of ${r.reload.sent})`],
   ['p99 before / during reloads (ms)', (r) => r.reload && `${r.reload.p99Before} / ${r.reload.p99Reload}`],
+  ['throughput during reloads (req/s)', (r) => r.reload?.rpsReload],
   ['reload duration (ms, each)²', (r) => r.reload?.durationsMs?.join(', ')],
   ['failed requests, SIGKILL of 1 worker (of sent)', (r) => r.sigkill && `${r.sigkill.failed} (of ${r.sigkill.sent})`],
   ['SIGKILL → new worker listening (ms)³', (r) => r.sigkill?.newWorkerMs],
-  ['processes left after stop', (r) => r.stop?.leftovers?.length],
+  ['processes left after stop⁴', (r) => r.stop?.leftovers?.length],
 ];
 
 const FOOTNOTES = `
 ¹ from spawning the start command (PM2: \`pm2 start\`, daemon start included) to the last worker ready/listening.
 ² mycluster: its \`rolling reload #N done in X ms\` line; PM2: how long \`pm2 reload\` ran; baseline: its own log line.
-³ mycluster: the \`worker #k (pid P) ready\` line's time; the others: the app's own "listening" line (PM2: in its log files).`;
+³ mycluster: the \`worker #k (pid P) ready\` line's time; the others: the app's own "listening" line (PM2: in its log files).
+⁴ still alive after the peer's own stop (mycluster and baseline: SIGTERM; PM2: \`pm2 kill\`), then SIGKILLed by the bench.
+Reload windows run from the trigger to the end the peer reports; failed requests count the whole load run.`;
 
 const live = new Set(); // started peers not yet stopped: the watchdog and signals stop them
 
 async function benchPeer({ adapter, scenarios }) {
   const results = {};
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}/${adapter.id === 'mycluster' ? 'api/slow' : ''}`;
+  const url = `http://127.0.0.1:${port}${adapter.urlPath}`;
   let peer;
   try {
     log(`${adapter.label}: starting on port ${port}`);

@@ -12,6 +12,7 @@ const app = path.resolve(here, '..', 'apps', 'mycluster');
 
 export const id = 'mycluster';
 export const label = 'mycluster';
+export const urlPath = '/api/slow';
 
 const msg = (pattern) => (line) => pattern.test(line.msg ?? '');
 

@@ -8,6 +8,7 @@ const script = path.resolve(here, '..', 'apps', 'naive-master.js');
 
 export const id = 'naive';
 export const label = 'node:cluster (naive)';
+export const urlPath = '/';
 
 const listening = (line) => /^worker \d+ listening$/.test(line.msg ?? '');
 

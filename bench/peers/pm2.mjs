@@ -15,6 +15,7 @@ const script = path.join(root, 'bench', 'apps', 'server.js');
 
 export const id = 'pm2';
 export const label = 'PM2 7 (cluster)';
+export const urlPath = '/';
 
 export async function start({ port, workers }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-bench-pm2-'));

@@ -8,6 +8,7 @@ const script = path.resolve(here, '..', 'apps', 'server.js');
 
 export const id = 'single';
 export const label = 'single process';
+export const urlPath = '/';
 
 export async function start({ port }) {
   const startedAt = now();

@@ -239,7 +239,9 @@ export class Arbiter {
   }
 
   private spawn(slot: Slot): WorkerHandle {
-    const handle = new WorkerHandle(slot.number, this.options.fork(slot.number));
+    const handle = new WorkerHandle(slot.number, this.options.fork(slot.number), (killed, reason) =>
+      this.log.warn({ workerSlot: killed.slot, workerPid: killed.pid, reason }, `killing worker #${killed.slot} (pid ${killed.pid}): ${reason}`),
+    );
     this.handles.add(handle);
     this.inEquilibrium = false;
     const { worker } = handle;
@@ -336,7 +338,7 @@ export class Arbiter {
       if (handle.state !== 'ready' || handle.killReason) continue;
       const silentFor = now - handle.lastHeartbeatAt;
       if (silentFor > timeout) {
-        this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms; killing it`);
+        this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`);
         handle.kill(`hung: no heartbeat for ${silentFor} ms`);
       }
     }

@@ -30,6 +30,8 @@ export class WorkerHandle {
   constructor(
     readonly slot: number,
     readonly worker: Worker,
+    /** Told of every SIGKILL the master sends, with the reason, before it is sent. */
+    private readonly onKill: (handle: WorkerHandle, reason: string) => void,
   ) {}
 
   get pid(): number {
@@ -56,6 +58,7 @@ export class WorkerHandle {
 
   /** SIGKILL at once. */
   kill(reason: string): void {
+    if (this.killReason === null) this.onKill(this, reason);
     this.killReason ??= reason;
     this.state = 'stopping';
     try {

@@ -144,7 +144,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
           await redis.restart();
           break;
       }
-      events.push({ event, at: at - (cluster.startedAt ?? 0) });
+      events.push({ event, at });
       print(`  event ${String(events.length).padStart(2)}: ${event}`);
     }
 
@@ -157,7 +157,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0;
     }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200, what: `${desired} ready workers after the last event` });
     const settleMs = Date.now() - settleStarted;
-    for (const line of cluster.lines) if (/is hung/.test(line.msg ?? '')) killTimes.push(Date.parse(line.time));
+    for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(Date.parse(line.time));
 
     streaming = false;
     await stream;
@@ -202,7 +202,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       { name: 'pidfiles match the live processes', ok: pidfilesMatch, detail: `master ${masterPid}, worker pidfiles ${filePids.join(',')}, live workers ${livePids.join(',')}` },
       { name: 'no process left after the stop', ok: orphans.length === 0 && code === 0, detail: `exit ${code}, ${everyPid.length} pids seen, ${orphans.length} alive` },
     ];
-    return { seed, seconds, events, invariants, ok: invariants.every((invariant) => invariant.ok) };
+    return { seed, seconds, events, killTimes, unexplained, invariants, ok: invariants.every((invariant) => invariant.ok) };
   } finally {
     streaming = false;
     await load?.stop();
@@ -224,6 +224,12 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   }
   console.log(`soak: ${seconds} s, seed ${seed}`);
   const result = await runSoak({ seconds, seed });
+  if (process.env.SOAK_DEBUG) {
+    const t0 = result.events[0]?.at ?? 0;
+    console.log('events:', result.events.map((e) => `${e.event}@${e.at - t0}`).join(' '));
+    console.log('kills:', result.killTimes.map((k) => k - t0).join(' '));
+    console.log('unexplained:', result.unexplained.map((f) => `${f.start - t0}..${f.end - t0} ${f.error}`).join('\n  '));
+  }
   for (const invariant of result.invariants) console.log(`${invariant.ok ? 'ok  ' : 'FAIL'}  ${invariant.name}: ${invariant.detail}`);
   console.log(result.ok ? 'soak passed' : `soak FAILED (repeat with --seed ${seed})`);
   process.exit(result.ok ? 0 : 1);
