@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { copyFixture, freePort, readPid, repoRoot, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { copyFixture, freePort, isAlive, readPid, repoRoot, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, enqueue, get, jobOutcome, parseProcfile, settle, spawnProcfileProcess, startEnqueueStream } from '../helpers/tasks-app.mjs';
@@ -143,6 +143,12 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     );
     // None left claimed: once the queue is worked, no processor (alive or dead) holds a record job.
     await waitFor(async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000, what: 'no record job left claimed' });
+    // And no processor record of a dead process (the SIGKILLed one, the reloaded ones) is left behind.
+    const deadProcessors = async () =>
+      (await db.smembers('resque:workers')).filter((member) => !isAlive(Number(/^[^:]+:(\d+)\+/.exec(member)?.[1])));
+    await waitFor(async () => (await deadProcessors()).length === 0, { timeoutMs: 10_000, what: 'no processor of a dead process registered' }).catch(async (error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await deadProcessors())}`);
+    });
     assert.equal(await db.llen('resque:queue:default').then((length) => length <= 1), true, 'queue drained (a periodic tick may be pending)');
   });
 
@@ -218,6 +224,9 @@ test('Redis down at start: web serves, tasks wait and then work; a Redis restart
   const redis = await redisServer([], { port });
   const db = client(url);
   await waitFor(async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000, what: 'status 200 once redis is up' });
+  for (const pid of pids) {
+    await app.waitForLine((line) => line.pid === pid && line.msg === 'task processing started', { what: `worker ${pid} to start task processing once redis is up` });
+  }
   const first = await waitFor(() => enqueue(webPort, { prefix: 'late', count: 20 }), { timeoutMs: 10_000, intervalMs: 200, what: 'an acknowledged enqueue' });
   let outcome = await settle(db, first, { timeoutMs: 15_000 });
   assert.deepEqual(outcome.missing, [], summary(outcome));

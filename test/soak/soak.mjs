@@ -29,6 +29,19 @@ const SETTLE_BOUND_MS = 20_000;
 /** A failed request is excused if a worker was killed while it was in flight (± this slop). */
 const KILL_SLOP_MS = 100;
 
+/** Bound every wait: a soak that hangs tells where. */
+async function within(ms, what, promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`soak: ${what} took more than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** mulberry32: a tiny seeded PRNG, so a failing run can be repeated exactly. */
 function seededRandom(seed) {
   let state = seed >>> 0;
@@ -64,7 +77,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     await cluster.waitForEquilibrium({ timeoutMs: 30_000 });
     queue = new Queue({ connection: { redis: new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 }), namespace: 'resque' } });
     queue.on('error', () => undefined);
-    await queue.connect();
+    await within(5_000, 'connecting the enqueuer', queue.connect());
     client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
     client.on('error', () => undefined);
 
@@ -74,7 +87,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       while (streaming) {
         id += 1;
         try {
-          await queue.enqueue('soak', 'record', [{ id }]);
+          await within(5_000, 'an enqueue', queue.enqueue('soak', 'record', [{ id }]));
           acknowledged.add(id);
         } catch {
           notAcknowledged += 1; // Redis restarting: the enqueuer knows it failed
@@ -141,7 +154,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
           break;
         }
         case 'REDIS_RESTART':
-          await redis.restart();
+          await within(15_000, 'restarting Redis', redis.restart());
           break;
       }
       events.push({ event, at });
@@ -160,8 +173,8 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(Date.parse(line.time));
 
     streaming = false;
-    await stream;
-    const http = await load.stop();
+    await within(10_000, 'stopping the task stream', stream);
+    const http = await within(20_000, 'stopping the HTTP load', load.stop());
     load = undefined;
 
     // Every acknowledged job worked or failed; wait (bounded) for the queue to drain.
@@ -173,11 +186,11 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       const reruns = Object.values(worked).filter((count) => Number(count) > 1).length;
       return { missing, worked: Object.keys(worked).length, failed: failed.size, reruns };
     };
-    let jobs = await accounted();
+    let jobs = await within(5_000, 'reading the job results', accounted());
     const jobsDeadline = Date.now() + SETTLE_BOUND_MS;
     while (jobs.missing.length > 0 && Date.now() < jobsDeadline) {
       await sleep(250);
-      jobs = await accounted();
+      jobs = await within(5_000, 'reading the job results', accounted());
     }
 
     const unexplained = http.failures.filter((failure) => !killTimes.some((kill) => failure.start - KILL_SLOP_MS <= kill && kill <= failure.end + KILL_SLOP_MS));
@@ -205,11 +218,11 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     return { seed, seconds, events, killTimes, unexplained, invariants, ok: invariants.every((invariant) => invariant.ok) };
   } finally {
     streaming = false;
-    await load?.stop();
-    await queue?.end().catch(() => undefined);
+    await within(20_000, 'stopping the HTTP load', load?.stop()).catch(() => undefined);
+    await within(5_000, 'closing the queue', queue?.end()).catch(() => undefined);
     client?.disconnect();
     await cluster.kill();
-    await redis.stop();
+    await within(10_000, 'stopping Redis', redis.stop()).catch(() => undefined);
     fs.rmSync(redisDir, { recursive: true, force: true });
   }
 }

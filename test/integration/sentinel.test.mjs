@@ -1,0 +1,65 @@
+// Issue 3, Redis Sentinel: a real master, replicas and three sentinels on free ports; a worker cluster and a
+// server cluster with config.redis = { sentinels, name }. The master is SIGKILLed mid-stream; after the
+// failover the jobs continue, and every enqueue that was acknowledged is worked or failed — none lost.
+//
+// "Acknowledged" means replicated: Redis replication is asynchronous, so an enqueue the old master answered
+// but had not yet sent to a replica is gone once that replica is promoted. The fixture's enqueue action
+// answers 200 only after `WAIT 1 1000` confirms a replica has it (see test/fixtures/tasks-app/actions/enqueue.js),
+// and the record task confirms its own write the same way (else the job fails, into the failed queue).
+// Two replicas, so that after the failover the new master still has one to confirm to.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFixture, freePort, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { startSentinelSetup } from '../helpers/sentinel.mjs';
+import { testClient } from '../helpers/tasks.mjs';
+import { claims, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
+
+const cleanups = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+const restartLine = (line) => /restarting in \d+ ms|failed to boot|\bexited: /.test(line.msg ?? '');
+
+test('Sentinel failover mid-stream: jobs continue after the replica is promoted; no acknowledged enqueue is lost', async (t) => {
+  const setup = await startSentinelSetup({ replicas: 2 });
+  cleanups.push(() => setup.stop());
+  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config() }) };
+  const port = await freePort();
+  const worker = startMycluster(['start', '--workers=2'], { cwd: copyFixture('tasks-app'), env: { ...env, ACTIONHERO_ROLE: 'worker' } });
+  cleanups.push(() => worker.kill());
+  const server = startMycluster(['start', '--workers=1'], { cwd: copyFixture('tasks-app'), env: { ...env, ACTIONHERO_ROLE: 'server', PORT: String(port) } });
+  cleanups.push(() => server.kill());
+  await Promise.all([worker.waitForEquilibrium(), server.waitForEquilibrium()]);
+
+  const stream = startEnqueueStream({ port, prefix: 'sentinel', batch: 3, pauseMs: 50, concurrency: 2, maxIds: 2_000, replicas: 1 });
+  let ackedBeforeKill;
+  let newMasterPort;
+  try {
+    await waitFor(() => stream.acked.size >= 100, { timeoutMs: 15_000, what: '100 acknowledged enqueues' });
+    const oldMasterPort = setup.master.port;
+    ackedBeforeKill = stream.acked.size;
+    const killedAt = Date.now();
+    process.kill(setup.master.pid, 'SIGKILL');
+    newMasterPort = await setup.waitForFailover(oldMasterPort);
+    t.diagnostic(`master ${oldMasterPort} SIGKILLed; sentinels promoted ${newMasterPort} after ${Date.now() - killedAt} ms`);
+    // Jobs continue: enqueues are acknowledged again (by the new master and its remaining replica).
+    await waitFor(() => stream.acked.size >= ackedBeforeKill + 150, { timeoutMs: 20_000, what: '150 more acknowledged enqueues after the failover' });
+  } finally {
+    await stream.stop();
+  }
+
+  const db = testClient(`redis://127.0.0.1:${newMasterPort}`);
+  cleanups.push(async () => db.disconnect());
+  const outcome = await settle(db, stream.acked, { timeoutMs: 25_000 });
+  const failed = [...outcome.failed.entries()].slice(0, 5).map(([id, error]) => `${id}: ${error}`);
+  const refusals = [...new Set(stream.refused.map((line) => line.slice(0, 120)))].slice(0, 5);
+  t.diagnostic(
+    `${stream.requested} requested, ${stream.acked.size} acknowledged (${ackedBeforeKill} before the kill), ${stream.refused.length} not acknowledged ${JSON.stringify(refusals)}; ` +
+      `missing ${outcome.missing.length}, duplicates ${outcome.duplicates.length}, failed ${outcome.failed.size} ${JSON.stringify(failed)}`,
+  );
+  assert.deepEqual(outcome.missing, [], `acknowledged but neither worked nor failed: ${JSON.stringify(outcome.missing.slice(0, 20))}`);
+  await waitFor(async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000, what: 'no record job left claimed' });
+  assert.deepEqual(worker.lines.filter(restartLine).map((line) => line.msg), [], 'no worker crashed during the failover');
+  assert.deepEqual(server.lines.filter(restartLine).map((line) => line.msg), [], 'no server worker crashed during the failover');
+});
