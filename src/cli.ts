@@ -1,4 +1,5 @@
 import path from 'node:path';
+import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, MyclusterError, UsageError } from './errors';
 
@@ -66,6 +67,9 @@ function buildProgram(): Command {
         const { startDaemon } = await import('./commands/daemon.js');
         await startDaemon(process.argv.slice(2).filter((argument) => argument !== '--daemon'));
       } else if (clustered) {
+        // The master is small and mostly idle: without V8's optimizing tiers it needs ~5 MB less memory.
+        // (Workers are forked with the original execArgv, so the app runs at full speed.)
+        v8.setFlagsFromString('--lite-mode');
         const { runCluster } = await import('./master/main.js');
         await runCluster({ workers: options.workers, workerTitlePrefix: options.workerTitlePrefix, watch: options.watch });
       } else {

@@ -51,6 +51,7 @@ interface ReloadRun {
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
+const HEARTBEAT_PUBLISH_MS = 1_000;
 
 /**
  * The supervisor: a state (desired count, slots, one worker per slot) and one loop, `tick`, that moves it
@@ -73,6 +74,7 @@ export class Arbiter {
   private tickScheduled = false;
   private wakeupTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private publishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
 
   private readonly signalHandlers: Record<MasterSignal, () => void> = {
@@ -281,7 +283,9 @@ export class Arbiter {
       case 'heartbeat':
         handle.heartbeat = message.heartbeat;
         this.guardMemory(handle);
-        break;
+        // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
+        this.publishSoon();
+        return;
       case 'boot-failed':
       case 'fatal':
         handle.lastError = message.error;
@@ -355,6 +359,7 @@ export class Arbiter {
       `worker #${handle.slot} (pid ${handle.pid}) uses ${handle.heartbeat.rss} bytes, above maxMemory ${limit}: replacing it`,
     );
     this.pendingReload = { reason: 'maxMemory', requestedAt: Date.now(), slots: [handle.slot] };
+    this.wakeup();
   }
 
   // ---- rolling reload ------------------------------------------------------------------------
@@ -404,6 +409,8 @@ export class Arbiter {
     const reload = this.reload;
     if (!reload) return;
     this.reload = null;
+    // A reload queued meanwhile starts on the next tick.
+    if (this.pendingReload) this.wakeup();
     const finishedAt = Date.now();
     this.lastReload = { id: reload.id, reason: reload.reason, ok, error: failure, requestedAt: reload.requestedAt, startedAt: reload.startedAt, finishedAt };
     if (ok) {
@@ -440,6 +447,7 @@ export class Arbiter {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     clearTimeout(this.wakeupTimer);
+    clearTimeout(this.publishTimer);
     this.signals.uninstall();
     const code = this.stopping?.code ?? 0;
     this.log.info({ code }, 'cluster stopped');
@@ -481,7 +489,14 @@ export class Arbiter {
   }
 
   private publish(): void {
+    clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
     this.options.publish(this.snapshot());
+  }
+
+  /** Publish within a second: for heartbeats, which change nothing but RSS figures. */
+  private publishSoon(): void {
+    this.publishTimer ??= setTimeout(() => this.publish(), HEARTBEAT_PUBLISH_MS);
   }
 }
 

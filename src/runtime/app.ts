@@ -5,8 +5,9 @@ import type { Config, Role } from '../config/types';
 import { BootError, errorMessage } from '../errors';
 import { loadUserModule } from '../shared/load-module';
 import { loadInitializers, startInitializers } from './initializers';
-import { createRedisClient } from './redis';
-import { createTaskQueue, loadTaskDefinitions, startTaskProcessing, type TaskProcessing, type TaskQueueHandle } from './tasks';
+import { LazyConnections } from './connections';
+import type { TaskProcessing } from './tasks';
+import { loadTaskDefinitions } from './tasks/definitions';
 import type { AppContext } from './types';
 import { loadActions, startWebServer, type WebServer } from './web';
 
@@ -37,21 +38,19 @@ const INITIALIZER_TIMEOUT_MS = 30_000;
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, log } = options;
   const definitions = await loadTaskDefinitions(config.general.paths.tasks);
-  const appRedis = createRedisClient(config.redis, 'app', log);
-  const taskQueue = createTaskQueue({ config, definitions, log });
+  const connections = new LazyConnections(config, definitions, log);
   const context: AppContext = {
     config,
     log,
-    tasks: taskQueue.queue,
-    redis: appRedis,
+    tasks: connections.tasks,
+    get redis() {
+      return connections.redis;
+    },
     role: options.role,
     workerSlot: options.workerSlot,
     projectRoot: options.projectRoot,
   };
-  const closeConnections = async (): Promise<void> => {
-    await taskQueue.close().catch((error: unknown) => log.warn({ err: error }, `closing the task queue: ${errorMessage(error)}`));
-    appRedis.disconnect();
-  };
+  const processesTasks = config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler;
 
   let stopInitializers: (() => Promise<void>) | undefined;
   let webServer: WebServer | undefined;
@@ -61,7 +60,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const teardown = async (): Promise<void> => {
     await Promise.all([webServer?.drain().catch(logStopError), processing?.stop().catch(logStopError)]);
     await stopInitializers?.().catch(logStopError);
-    await closeConnections();
+    await connections.close();
   };
 
   try {
@@ -78,11 +77,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         handler,
         log,
         clustered: options.clustered,
-        statusReport: () => tasksStatus(taskQueue),
+        // An app with no task side (no tasks, no processing) has nothing to report from Redis.
+        statusReport: definitions.size > 0 || processesTasks ? () => tasksStatus(connections) : undefined,
       });
     }
 
-    if (config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler) {
+    if (processesTasks) {
+      const { startTaskProcessing } = await import('./tasks/index.js');
       processing = await startTaskProcessing({ config, context, definitions, log });
     }
   } catch (error) {
@@ -96,13 +97,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 const STATUS_REDIS_TIMEOUT_MS = 1_000;
 
 /** The task side of the status action: queue lengths and failed count, or the problem that hides them. */
-async function tasksStatus(taskQueue: TaskQueueHandle): Promise<{ tasks: unknown; problems?: string[] }> {
+async function tasksStatus(connections: LazyConnections): Promise<{ tasks: unknown; problems?: string[] }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_REDIS_TIMEOUT_MS} ms`)), STATUS_REDIS_TIMEOUT_MS);
   });
   try {
-    return { tasks: await Promise.race([taskQueue.report(), timeout]) };
+    return { tasks: await Promise.race([connections.report(), timeout]) };
   } catch (error) {
     const problem = `redis unreachable: ${errorMessage(error)}`;
     return { tasks: { error: problem }, problems: [problem] };

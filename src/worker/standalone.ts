@@ -13,9 +13,15 @@ import { resolveProjectRoot } from '../shared/project';
 import type { RunningApp } from '../runtime/app';
 import { bootApp } from './boot';
 
-/** The process id: `ACTIONHERO_TITLE`, else config.general.id, else the host's first external IPv4. */
-export function processId(configuredId: string | undefined): string {
+/**
+ * The process id: `ACTIONHERO_TITLE`, else config.general.id, else the Procfile runner's process name
+ * (`PS` from foreman/honcho, `DYNO` on Heroku: two Procfile lines in one checkout must not share a pidfile),
+ * else the host's first external IPv4.
+ */
+export function processId(configuredId: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (configuredId) return configuredId;
+  const procfileName = env.PS || env.DYNO;
+  if (procfileName) return procfileName.replace(/[^\w.@-]/g, '_');
   for (const addresses of Object.values(os.networkInterfaces())) {
     const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
     if (external) return external.address;

@@ -73,18 +73,18 @@ function isMissing(value: unknown): boolean {
 }
 
 function actionContext(context: AppContext, params: Params, request: IncomingMessage, setStatus: (code: number) => void): ActionContext {
-  return {
-    ...context,
+  // The app context as prototype: no copy per request, and its lazy `redis` is not touched unless used.
+  return Object.assign(Object.create(context) as AppContext, {
     params: params as ActionContext['params'],
     connection: {
       method: request.method ?? 'GET',
       url: request.url ?? '/',
       remoteIP: request.socket.remoteAddress,
       headers: request.headers,
-      setStatus(code) {
+      setStatus(code: number) {
         if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`setStatus takes an HTTP status 200..599, got ${code}`);
         setStatus(code);
       },
     },
-  };
+  }) as ActionContext;
 }
