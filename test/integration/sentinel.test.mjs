@@ -43,8 +43,8 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
     process.kill(setup.master.pid, 'SIGKILL');
     newMasterPort = await setup.waitForFailover(oldMasterPort);
     t.diagnostic(`master ${oldMasterPort} SIGKILLed; sentinels promoted ${newMasterPort} after ${Date.now() - killedAt} ms`);
-    // Jobs continue: enqueues are acknowledged again (by the new master and its remaining replica).
-    await waitFor(() => stream.acked.size >= ackedBeforeKill + 150, { timeoutMs: 20_000, what: '150 more acknowledged enqueues after the failover' });
+    // Jobs continue: enqueues are acknowledged again (by the new master, once its remaining replica re-synced).
+    await waitFor(() => stream.acked.size >= ackedBeforeKill + 60, { timeoutMs: 40_000, what: '60 more acknowledged enqueues after the failover' });
   } finally {
     await stream.stop();
   }

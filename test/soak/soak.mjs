@@ -72,10 +72,13 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
   let load;
   let streaming = true;
   let queue;
+  let queueRedis;
   let client;
   try {
     await cluster.waitForEquilibrium({ timeoutMs: 30_000 });
-    queue = new Queue({ connection: { redis: new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 }), namespace: 'resque' } });
+    queueRedis = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    queueRedis.on('error', () => undefined);
+    queue = new Queue({ connection: { redis: queueRedis, namespace: 'resque' } });
     queue.on('error', () => undefined);
     await within(5_000, 'connecting the enqueuer', queue.connect());
     client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -220,6 +223,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     streaming = false;
     await within(20_000, 'stopping the HTTP load', load?.stop()).catch(() => undefined);
     await within(5_000, 'closing the queue', queue?.end()).catch(() => undefined);
+    queueRedis?.disconnect(); // node-resque leaves a connection it was given open
     client?.disconnect();
     await cluster.kill();
     await within(10_000, 'stopping Redis', redis.stop()).catch(() => undefined);
