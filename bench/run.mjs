@@ -19,6 +19,7 @@ import * as idle from './scenarios/idle.mjs';
 import * as throughput from './scenarios/throughput.mjs';
 import * as reload from './scenarios/reload.mjs';
 import * as sigkill from './scenarios/sigkill.mjs';
+import { benchTasks } from './tasks.mjs';
 
 const WORKERS = 2;
 const RUN_TIMEOUT_MS = 5 * 60_000;
@@ -99,6 +100,18 @@ function table(labels, results) {
   return rows.join('\n');
 }
 
+/** Tasks: 2 workers × 5 task processors, a no-op task, one redis-server of its own. */
+function tasksTable(tasks) {
+  if (tasks.error) return `Tasks benchmark failed: ${tasks.error}`;
+  const jobs = (value) => (value === undefined ? '–' : Math.round(value).toString());
+  return [
+    '| tasks (no-op job, 2 workers × 5 processors) | mycluster | bare node-resque MultiWorker |',
+    '| --- | ---: | ---: |',
+    `| jobs/s | ${jobs(tasks.mycluster?.jobsPerSecond)} | ${jobs(tasks.bareMultiWorker?.jobsPerSecond)} |`,
+    `| SIGKILL of the worker holding a job → job re-run (ms) | ${jobs(tasks.sigkillToRerunMs)} | – |`,
+  ].join('\n');
+}
+
 function log(message) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
@@ -124,6 +137,8 @@ async function main() {
   const startedAt = new Date();
   const peers = {};
   for (const entry of PLAN) peers[entry.adapter.id] = await benchPeer(entry);
+  log('tasks: jobs/s under mycluster vs. a bare node-resque MultiWorker; SIGKILL to re-run');
+  const tasks = await benchTasks().catch((error) => ({ error: error.message }));
   clearTimeout(watchdog);
 
   const report = {
@@ -132,6 +147,7 @@ async function main() {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
     setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, reloads: 3, idleSeconds: 3 },
     peers,
+    tasks,
   };
   const here = path.dirname(fileURLToPath(import.meta.url));
   const file = path.join(here, 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -142,6 +158,7 @@ async function main() {
   console.log(`\n${WORKERS} workers, 50 keep-alive connections, a 5 ms endpoint; ${report.machine.cpus} CPUs, Node ${process.version}\n`);
   console.log(table(labels, PLAN.map((entry) => peers[entry.adapter.id])));
   console.log(FOOTNOTES);
+  console.log(`\n${tasksTable(tasks)}`);
   const errors = [];
   for (const [id, result] of Object.entries(peers)) {
     if (result.error) errors.push(`- ${id}: ${result.error}`);

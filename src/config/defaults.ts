@@ -106,6 +106,8 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
       maxEventLoopDelay: 10,
       stuckWorkerTimeout: 10_000,
       retryStuckJobs: true,
+      enqueueReplicas: 0,
+      enqueueReplicaTimeout: 1_000,
     },
     redis: {
       url: env.REDIS_URL || undefined,

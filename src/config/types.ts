@@ -88,6 +88,13 @@ export interface TasksConfig {
   stuckWorkerTimeout: number;
   /** Re-enqueue (true) or fail (false) a job whose worker died. */
   retryStuckJobs: boolean;
+  /**
+   * Replicas that must confirm an enqueue (Redis WAIT) before it resolves; 0 = the master's answer suffices.
+   * With Sentinel, 1 means an acknowledged job survives the master's death (replication is asynchronous).
+   */
+  enqueueReplicas: number;
+  /** ms to wait for those replicas; an enqueue not confirmed in time rejects. */
+  enqueueReplicaTimeout: number;
 }
 
 export interface LoggerConfig {

@@ -121,6 +121,8 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['tasks.maxEventLoopDelay', aDuration],
   ['tasks.stuckWorkerTimeout', aDuration],
   ['tasks.retryStuckJobs', aBoolean],
+  ['tasks.enqueueReplicas', aCount],
+  ['tasks.enqueueReplicaTimeout', aDuration],
   ['redis', anObject],
   ['redis.url', optional(aRedisUrl)],
   ['redis.host', aNonEmptyString],

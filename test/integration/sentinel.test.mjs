@@ -3,9 +3,10 @@
 // failover the jobs continue, and every enqueue that was acknowledged is worked or failed — none lost.
 //
 // "Acknowledged" means replicated: Redis replication is asynchronous, so an enqueue the old master answered
-// but had not yet sent to a replica is gone once that replica is promoted. The fixture's enqueue action
-// answers 200 only after `WAIT 1 1000` confirms a replica has it (see test/fixtures/tasks-app/actions/enqueue.js),
-// and the record task confirms its own write the same way (else the job fails, into the failed queue).
+// but had not yet sent to a replica is gone once that replica is promoted. With tasks.enqueueReplicas = 1,
+// tasks.enqueue resolves only once `WAIT` confirms a replica has the job (on the connection that wrote it,
+// and not across a reconnect), so the fixture's enqueue action answers 200 only then; the record task
+// confirms its own write the same way (else the job fails, into the failed queue).
 // Two replicas, so that after the failover the new master still has one to confirm to.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,8 @@ const restartLine = (line) => /restarting in \d+ ms|failed to boot|\bexited: /.t
 test('Sentinel failover mid-stream: jobs continue after the replica is promoted; no acknowledged enqueue is lost', async (t) => {
   const setup = await startSentinelSetup({ replicas: 2 });
   cleanups.push(() => setup.stop());
-  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config() }) };
+  // tasks.enqueueReplicas: an enqueue resolves only once a replica confirmed it (Redis WAIT).
+  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 1 } }) };
   const port = await freePort();
   const worker = startMycluster(['start', '--workers=2'], { cwd: copyFixture('tasks-app'), env: { ...env, ACTIONHERO_ROLE: 'worker' } });
   cleanups.push(() => worker.kill());

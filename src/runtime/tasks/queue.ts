@@ -48,12 +48,25 @@ export function createTaskQueue({
     return task;
   }
 
+  // Counts (re)connections: a WAIT on a connection that reconnected after the write would confirm nothing.
+  let connection = 0;
+  redis.on('ready', () => (connection += 1));
+  const { enqueueReplicas, enqueueReplicaTimeout } = config.tasks;
+
   async function acknowledged(taskName: string, write: () => Promise<unknown>): Promise<void> {
     await connect();
+    const writtenOn = connection;
     try {
       await write();
     } catch (error) {
       throw new TaskQueueError(`enqueue of task "${taskName}" failed: ${errorMessage(error)}`, { cause: error });
+    }
+    if (enqueueReplicas === 0) return;
+    const confirmed = await redis.wait(enqueueReplicas, enqueueReplicaTimeout).catch(() => 0);
+    if (confirmed < enqueueReplicas || connection !== writtenOn) {
+      throw new TaskQueueError(
+        `enqueue of task "${taskName}" was not confirmed by ${enqueueReplicas} replica(s) within ${enqueueReplicaTimeout} ms (tasks.enqueueReplicas): it may be lost in a failover; retry it`,
+      );
     }
   }
 
