@@ -13,6 +13,8 @@ export interface WorkerHeartbeat {
 /** Worker → master. */
 export type WorkerMessage =
   | { mycluster: 1; type: 'ready' }
+  /** A spare worker has loaded mycluster and waits to be given a slot. */
+  | { mycluster: 1; type: 'spare-ready' }
   | { mycluster: 1; type: 'boot-failed'; error: string }
   | { mycluster: 1; type: 'heartbeat'; heartbeat: WorkerHeartbeat }
   | { mycluster: 1; type: 'stopping'; reason: string }
@@ -21,6 +23,8 @@ export type WorkerMessage =
 /** Master → worker. */
 export type MasterMessage =
   | { mycluster: 1; type: 'stop'; reason: string }
+  /** To a spare: take this slot, boot the app (reading the config afresh) and report ready. */
+  | { mycluster: 1; type: 'activate'; slot: number; title: string }
   | { mycluster: 1; type: 'reopen-logs' };
 
 export type WorkerMessageType = WorkerMessage['type'];
@@ -41,8 +45,8 @@ function isOurs(value: unknown): value is { mycluster: 1; type: string } {
   return typeof value === 'object' && value !== null && (value as { mycluster?: unknown }).mycluster === 1;
 }
 
-const workerTypes: ReadonlySet<string> = new Set<WorkerMessageType>(['ready', 'boot-failed', 'heartbeat', 'stopping', 'fatal']);
-const masterTypes: ReadonlySet<string> = new Set<MasterMessageType>(['stop', 'reopen-logs']);
+const workerTypes: ReadonlySet<string> = new Set<WorkerMessageType>(['ready', 'spare-ready', 'boot-failed', 'heartbeat', 'stopping', 'fatal']);
+const masterTypes: ReadonlySet<string> = new Set<MasterMessageType>(['stop', 'activate', 'reopen-logs']);
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return isOurs(value) && workerTypes.has(value.type);
@@ -52,7 +56,7 @@ export function isMasterMessage(value: unknown): value is MasterMessage {
   return isOurs(value) && masterTypes.has(value.type);
 }
 
-/** Environment the master gives each worker it forks. */
+/** Environment the master gives each worker it forks. A spare gets no slot (it is given one on activation). */
 export const WORKER_ENV = {
   slot: 'MYCLUSTER_WORKER_SLOT',
   title: 'MYCLUSTER_WORKER_TITLE',

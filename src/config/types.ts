@@ -48,6 +48,11 @@ export interface ClusterConfig {
   workerTimeout: number;
   /** RSS in bytes above which a worker is replaced (zero downtime). 0 disables. */
   maxMemory: number;
+  /**
+   * Keep one spare worker forked ahead of need (Node and mycluster loaded, not the app), so a crashed
+   * worker's slot is serving again within milliseconds. Costs one idle process.
+   */
+  spareWorker: boolean;
   /** Crash restart backoff: first restart at once, then min doubling up to max; reset after resetAfter ms up. */
   restartBackoff: { min: number; max: number; resetAfter: number };
 }

@@ -16,8 +16,10 @@ export interface ArbiterOptions {
   pidFolder: string;
   pidFileMode: number;
   log: Logger;
-  /** Fork the worker process for a slot. */
-  fork: (slot: number) => Worker;
+  /** Fork the worker process for a slot, or a spare (null); says which project root it resolved. */
+  fork: (slot: number | null) => { worker: Worker; projectRoot: string };
+  /** The project root as it resolves now (a moved symlink makes a spare forked earlier stale). */
+  currentProjectRoot: () => string;
   /** Called on every state change (throttled by the receiver). */
   publish: (state: ClusterState) => void;
   /** Called once, when every worker is gone after a stop. */
@@ -51,6 +53,8 @@ interface ReloadRun {
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
+/** At most one spare fork per this many ms, should spares keep dying. */
+const SPARE_FORK_INTERVAL_MS = 5_000;
 const HEARTBEAT_PUBLISH_MS = 1_000;
 
 /**
@@ -64,6 +68,9 @@ export class Arbiter {
   private readonly handles = new Set<WorkerHandle>();
   private readonly signals = new SignalQueue(() => this.wakeup());
   private reload: ReloadRun | null = null;
+  /** A worker forked ahead of need (cluster.spareWorker): the next slot that needs a worker gets it. */
+  private spare: WorkerHandle | null = null;
+  private spareForkedAt = 0;
   private pendingReload: { reason: string; requestedAt: number; slots?: number[] } | null = null;
   private lastReload: ReloadResult | null = null;
   private reloadCounter = 0;
@@ -75,6 +82,7 @@ export class Arbiter {
   private wakeupTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
+  private spareTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
 
   private readonly signalHandlers: Record<MasterSignal, () => void> = {
@@ -134,6 +142,7 @@ export class Arbiter {
     this.manageWorkers();
     this.advanceReload();
     this.checkEquilibrium();
+    this.manageSpare();
     this.publish();
   }
 
@@ -240,28 +249,73 @@ export class Arbiter {
     return path.join(this.options.pidFolder, `${this.options.cluster.workerTitlePrefix}${slot}`);
   }
 
+  /** A worker for the slot: the spare when one is standing by (a boot of milliseconds), else a fresh fork. */
   private spawn(slot: Slot): WorkerHandle {
-    const handle = new WorkerHandle(slot.number, this.options.fork(slot.number), (killed, reason) =>
+    const handle = this.takeSpare(slot.number) ?? this.forkHandle(slot.number);
+    this.inEquilibrium = false;
+    this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
+    if (!slot.current) writePidfile(this.pidfileOf(slot.number), handle.pid, this.options.pidFileMode);
+    handle.readyTimer = setTimeout(() => {
+      if (handle.state === 'starting') handle.kill(`not ready within readyTimeout (${this.options.cluster.readyTimeout} ms)`);
+    }, this.options.cluster.readyTimeout);
+    return handle;
+  }
+
+  /** Fork a process (slot 0: a spare) and follow its messages and its exit. */
+  private forkHandle(slot: number): WorkerHandle {
+    const { worker, projectRoot } = this.options.fork(slot === 0 ? null : slot);
+    const handle = new WorkerHandle(slot, worker, projectRoot, (killed, reason) =>
       this.log.warn({ workerSlot: killed.slot, workerPid: killed.pid, reason }, `killing worker #${killed.slot} (pid ${killed.pid}): ${reason}`),
     );
     this.handles.add(handle);
-    this.inEquilibrium = false;
-    const { worker } = handle;
-    this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
-    if (!slot.current) writePidfile(this.pidfileOf(slot.number), handle.pid, this.options.pidFileMode);
-
-    const readyTimer = setTimeout(() => {
-      if (handle.state === 'starting') handle.kill(`not ready within readyTimeout (${this.options.cluster.readyTimeout} ms)`);
-    }, this.options.cluster.readyTimeout);
     worker.on('message', (message: unknown) => {
       if (isWorkerMessage(message)) this.onMessage(handle, message);
     });
-    worker.on('error', (error) => this.log.warn({ workerSlot: slot.number, err: error }, 'worker IPC error'));
+    worker.on('error', (error) => this.log.warn({ workerSlot: handle.slot, err: error }, 'worker IPC error'));
     worker.once('exit', (code: number | null, signal: string | null) => {
-      clearTimeout(readyTimer);
+      clearTimeout(handle.readyTimer);
       this.reap(handle, code, signal);
     });
     return handle;
+  }
+
+  /** The spare, given this slot, if it stands by in the project root as it resolves now. */
+  private takeSpare(slot: number): WorkerHandle | null {
+    const spare = this.spare;
+    if (!spare || spare.state !== 'spare' || !spare.worker.isConnected()) return null;
+    this.spare = null;
+    if (spare.projectRoot !== this.options.currentProjectRoot()) {
+      spare.stop('the project root moved since the spare was forked', this.options.cluster.stopTimeout);
+      return null;
+    }
+    spare.activate(slot, `${this.options.cluster.workerTitlePrefix}${slot}`);
+    return spare;
+  }
+
+  /**
+   * Keep one spare standing by while the cluster is at rest. None during a reload (it would run the old
+   * release's mycluster), nor while workers boot (it would take their CPU).
+   */
+  private manageSpare(): void {
+    if (!this.options.cluster.spareWorker || this.spare || this.stopping) return;
+    if (!this.inEquilibrium || this.reload || this.pendingReload) return;
+    const wait = this.spareForkedAt + SPARE_FORK_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      this.spareTimer ??= setTimeout(() => {
+        this.spareTimer = undefined;
+        this.wakeup();
+      }, wait);
+      return;
+    }
+    this.spareForkedAt = Date.now();
+    this.spare = this.forkHandle(0);
+    this.log.debug({ workerPid: this.spare.pid }, `spare worker forked (pid ${this.spare.pid})`);
+  }
+
+  /** Stop the spare: before a reload, whose new release may bring another mycluster. */
+  private dropSpare(reason: string): void {
+    this.spare?.stop(reason, this.options.cluster.stopTimeout);
+    this.spare = null;
   }
 
   private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
@@ -286,6 +340,8 @@ export class Arbiter {
         // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
         this.publishSoon();
         return;
+      case 'spare-ready':
+        return;
       case 'boot-failed':
       case 'fatal':
         handle.lastError = message.error;
@@ -300,6 +356,14 @@ export class Arbiter {
   /** A worker process ended: update its slot, log why, and schedule what replaces it. */
   private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
     this.handles.delete(handle);
+    if (handle.slot === 0) {
+      // A spare never served: nothing to replace, and no slot out of equilibrium.
+      if (this.spare === handle) this.spare = null;
+      const level = handle.stopReason || this.stopping ? 'debug' : 'warn';
+      this.log[level]({ workerPid: handle.pid, code, signal }, `spare worker (pid ${handle.pid}) exited`);
+      this.wakeup();
+      return;
+    }
     this.inEquilibrium = false;
     const bootFailed = handle.readyAt === null && (code === EXIT_BOOT_FAILED || handle.killReason !== null || code !== 0);
     const exit = handle.exited(code, signal, bootFailed);
@@ -371,6 +435,7 @@ export class Arbiter {
       this.reloadCounter += 1;
       const remaining = slots ?? [...this.slots.keys()].sort((a, b) => a - b);
       this.reload = { id: this.reloadCounter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set() };
+      this.dropSpare(`reload #${this.reload.id}`);
       this.log.info({ reloadId: this.reload.id, reason, slots: remaining }, `rolling reload #${this.reload.id} (${reason}): replacing ${remaining.length} workers one at a time`);
     }
     const reload = this.reload;
@@ -448,6 +513,7 @@ export class Arbiter {
     this.heartbeatTimer = undefined;
     clearTimeout(this.wakeupTimer);
     clearTimeout(this.publishTimer);
+    clearTimeout(this.spareTimer);
     this.signals.uninstall();
     const code = this.stopping?.code ?? 0;
     this.log.info({ code }, 'cluster stopped');
@@ -481,8 +547,9 @@ export class Arbiter {
         restarts: slot.restarts,
         lastExit: slot.lastExit,
       })),
+      spare: this.spare ? { pid: this.spare.pid, startedAt: this.spare.startedAt } : null,
       draining: [...this.handles]
-        .filter((handle) => this.slots.get(handle.slot)?.current !== handle && this.slots.get(handle.slot)?.replacement !== handle)
+        .filter((handle) => handle.slot !== 0 && this.slots.get(handle.slot)?.current !== handle && this.slots.get(handle.slot)?.replacement !== handle)
         .map((handle) => ({ slot: handle.slot, ...describeHandle(handle) })),
       updatedAt: now,
     };

@@ -8,16 +8,18 @@ export interface ForkSettings {
 }
 
 /**
- * Fork the worker for a slot. The project root and the worker entry are resolved anew at every fork,
- * so after a symlinked release moved, the new worker runs the new release's code and config.
+ * Fork the worker for a slot, or a spare (slot null) that waits to be given one. The project root and the
+ * worker entry are resolved anew at every fork, so after a symlinked release moved, the new worker runs
+ * the new release's code and config.
  */
-export function forkWorker(slot: number, settings: ForkSettings): Worker {
+export function forkWorker(slot: number | null, settings: ForkSettings): { worker: Worker; projectRoot: string } {
   const projectRoot = resolveProjectRoot();
   cluster.setupPrimary({ exec: resolveWorkerEntry(projectRoot), cwd: projectRoot, args: [] });
-  return cluster.fork({
-    [WORKER_ENV.slot]: String(slot),
-    [WORKER_ENV.title]: `${settings.titlePrefix}${slot}`,
+  const worker = cluster.fork({
+    [WORKER_ENV.slot]: slot === null ? '' : String(slot),
+    [WORKER_ENV.title]: `${settings.titlePrefix}${slot ?? 'spare'}`,
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
   });
+  return { worker, projectRoot };
 }

@@ -59,6 +59,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     pidFileMode: config.general.pidFileMode,
     log,
     fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: HEARTBEAT_MS }),
+    currentProjectRoot: resolveProjectRoot,
     publish: (state) => stateFile.publish(state),
     exit: (code) => {
       stateFile.remove();

@@ -18,6 +18,8 @@ export interface ClusterState {
     restarts: number;
     lastExit: WorkerExit | null;
   }>;
+  /** The spare worker standing by (cluster.spareWorker), if any. */
+  spare: { pid: number; startedAt: number } | null;
   /** Old workers finishing their in-flight work. */
   draining: Array<{ slot: number } & WorkerSummary>;
   updatedAt: number;

@@ -1,7 +1,8 @@
 import type { Worker } from 'node:cluster';
 import { masterMessage, type WorkerHeartbeat } from '../protocol';
 
-export type WorkerState = 'starting' | 'ready' | 'stopping';
+/** `spare`: forked ahead of need, mycluster loaded, the app not; given a slot when one needs a worker. */
+export type WorkerState = 'spare' | 'starting' | 'ready' | 'stopping';
 
 /** How a worker's process ended, for the log and `mycluster status`. */
 export interface WorkerExit {
@@ -15,8 +16,9 @@ export interface WorkerExit {
 
 /** The master's view of one worker process: its slot, its state and its timers. Runs no app code. */
 export class WorkerHandle {
-  state: WorkerState = 'starting';
-  readonly startedAt = Date.now();
+  state: WorkerState;
+  /** Fork time; for a spare, the time it was given its slot. */
+  startedAt = Date.now();
   readyAt: number | null = null;
   lastHeartbeatAt = Date.now();
   heartbeat: WorkerHeartbeat | null = null;
@@ -26,13 +28,20 @@ export class WorkerHandle {
   killReason: string | null = null;
   lastError: string | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Set by the arbiter: the readyTimeout of a booting worker. */
+  readyTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly slot: number,
+    /** 0 for a spare until it is given a slot. */
+    public slot: number,
     readonly worker: Worker,
+    /** The project root (resolved) the process was forked in. */
+    readonly projectRoot: string,
     /** Told of every SIGKILL the master sends, with the reason, before it is sent. */
     private readonly onKill: (handle: WorkerHandle, reason: string) => void,
-  ) {}
+  ) {
+    this.state = slot === 0 ? 'spare' : 'starting';
+  }
 
   get pid(): number {
     return this.worker.process.pid ?? 0;
@@ -66,6 +75,15 @@ export class WorkerHandle {
     } catch {
       // Already gone: the exit event will follow.
     }
+  }
+
+  /** Give a spare its slot: it boots the app and reports ready like a freshly forked worker. */
+  activate(slot: number, title: string): void {
+    this.slot = slot;
+    this.state = 'starting';
+    this.startedAt = Date.now();
+    this.lastHeartbeatAt = Date.now();
+    this.worker.send(masterMessage({ type: 'activate', slot, title }));
   }
 
   sendReopenLogs(): void {

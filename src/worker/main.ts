@@ -2,6 +2,9 @@
  * Entry of a cluster worker (forked by the master): boot the app, report ready, heartbeat, and stop
  * gracefully when the master asks. When the IPC channel closes (the master died, even by kill -9),
  * node:cluster exits the worker at once: no orphans.
+ *
+ * Forked without a slot, it is a spare: Node and mycluster are loaded (most of a boot's time), the app is
+ * not. Given a slot by an `activate` message, it boots the app like any worker, in a few milliseconds.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -11,12 +14,12 @@ import { reopenLogFile } from '../shared/logger';
 import type { RunningApp } from '../runtime/app';
 import { bootApp, bootstrapLogger } from './boot';
 
-const workerSlot = Number(process.env[WORKER_ENV.slot]);
 const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 1_000;
-process.title = process.env[WORKER_ENV.title] ?? `mycluster-worker-${workerSlot}`;
+process.title = process.env[WORKER_ENV.title] ?? 'mycluster-worker';
 
-let log: Logger = bootstrapLogger(workerSlot);
+let log: Logger = bootstrapLogger(null);
 let app: RunningApp | undefined;
+let booting: Promise<void> | undefined;
 let stopping = false;
 
 function send(message: WorkerMessage): void {
@@ -69,17 +72,26 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('message', (message: unknown) => {
   if (!isMasterMessage(message)) return;
   if (message.type === 'stop') void stop(message.reason);
+  else if (message.type === 'activate' && !booting && !stopping) boot(message.slot, message.title);
   else if (message.type === 'reopen-logs') reopenLogFile();
 });
 
+function boot(workerSlot: number, title: string): void {
+  process.title = title;
+  log = bootstrapLogger(workerSlot);
+  booting = bootApp({ workerSlot, clustered: true, onLogger: (booted) => (log = booted) }).then(
+    (booted) => {
+      app = booted.app;
+      if (!stopping) send(workerMessage({ type: 'ready' }));
+    },
+    (error: unknown) => {
+      log.fatal({ err: error }, `worker #${workerSlot} failed to boot: ${errorMessage(error)}`);
+      sendThenExit(workerMessage({ type: 'boot-failed', error: errorMessage(error) }), EXIT_BOOT_FAILED);
+    },
+  );
+}
+
 startHeartbeat();
-const booting = bootApp({ workerSlot, clustered: true, onLogger: (booted) => (log = booted) }).then(
-  (booted) => {
-    app = booted.app;
-    if (!stopping) send(workerMessage({ type: 'ready' }));
-  },
-  (error: unknown) => {
-    log.fatal({ err: error }, `worker #${workerSlot} failed to boot: ${errorMessage(error)}`);
-    sendThenExit(workerMessage({ type: 'boot-failed', error: errorMessage(error) }), EXIT_BOOT_FAILED);
-  },
-);
+const slot = process.env[WORKER_ENV.slot];
+if (slot) boot(Number(slot), process.title);
+else send(workerMessage({ type: 'spare-ready' }));

@@ -166,11 +166,11 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
 
     // Settle: the master's hung kills count as kills; back to N ready within the bound.
     const settleStarted = Date.now();
-    await waitFor(async () => {
+    const settled = await waitFor(async () => {
       const status = await runMycluster(['status', '--json'], { cwd: dir });
       if (status.code !== 0) return false;
       const state = JSON.parse(status.stdout);
-      return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0;
+      return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0 && state;
     }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200, what: `${desired} ready workers after the last event` });
     const settleMs = Date.now() - settleStarted;
     for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(Date.parse(line.time));
@@ -201,7 +201,8 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     // Pidfiles match the live processes.
     const masterPid = readPid(path.join(dir, 'pids', 'cluster_pidfile'));
     const filePids = fs.readdirSync(path.join(dir, 'pids')).filter((name) => name.startsWith('mycluster-worker-')).map((name) => readPid(path.join(dir, 'pids', name)));
-    const livePids = childPids(cluster.pid);
+    // The spare worker (standing by, no slot, no pidfile) is not one of the N.
+    const livePids = childPids(cluster.pid).filter((pid) => pid !== settled.spare?.pid);
     const pidfilesMatch = masterPid === cluster.pid && filePids.length === desired && filePids.every((pid) => livePids.includes(pid)) && livePids.length === desired;
 
     // Stop, then nothing of the cluster is left.

@@ -54,7 +54,8 @@ describe('task processing on a real redis', () => {
     assert.equal(entry.payload.class, 'fail');
     assert.equal(entry.error, 'boom: on purpose');
     assert.deepEqual(entry.payload.args, [{ why: 'on purpose' }]);
-    assert.ok(logged.some((line) => line.msg === 'task fail failed: boom: on purpose'));
+    // The failure event (and its log line) may come a moment after the failed-queue write.
+    await waitFor('the failure log line', async () => logged.some((line) => line.msg === 'task fail failed: boom: on purpose'));
   });
 
   test('rejects an enqueue of an unknown task, naming the known ones', async () => {
