@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { childPids, copyFixture, freePort, isAlive, readPid, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
 
 const started = [];
 after(async () => {
@@ -53,6 +53,30 @@ describe('mycluster start --workers=2', () => {
     }, { what: 'a new pid in slot 1' });
     assert.ok(isAlive(replaced));
     assert.ok(cluster.lines.some((line) => line.workerSlot === 1 && /SIGKILL/.test(line.msg ?? '')));
+    await cluster.kill();
+  });
+
+  test('the spare worker takes a SIGKILLed slot at once, and a new spare stands by again', async () => {
+    const { cluster, dir, pids } = await startCluster(2);
+    const state = async () => JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
+    const spare = (await waitFor(async () => (await state()).spare, { what: 'a spare worker' })).pid;
+    const [first] = workerPids(pids, 2);
+    const from = cluster.lines.length;
+    process.kill(first, 'SIGKILL');
+    const ready = await cluster.waitForLine((line) => /worker #1 \(pid \d+\) ready/.test(line.msg ?? ''), { from });
+    assert.equal(ready.workerPid, spare, 'the spare became worker #1');
+    assert.equal(readPid(path.join(pids, 'mycluster-worker-1')), spare);
+    const next = await waitFor(async () => (await state()).spare, { timeoutMs: 10_000, what: 'a new spare' });
+    assert.notEqual(next.pid, spare);
+    await cluster.kill();
+  });
+
+  test('with cluster.spareWorker false there is no spare process', async () => {
+    const { cluster, dir } = await startCluster(1, { ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ cluster: { spareWorker: false } }) });
+    await sleep(500);
+    const state = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
+    assert.equal(state.spare, null);
+    assert.equal(childPids(cluster.pid).length, 1);
     await cluster.kill();
   });
 
