@@ -1,54 +1,12 @@
 // Small helpers shared by the peers and scenarios: waits (always bounded), ports, /proc, processes.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import { isAlive, waitFor } from '../test/helpers/cluster.mjs';
 import { now } from './load.mjs';
 
 export { now };
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `check` until it returns a truthy value; throw after `timeoutMs`. */
-export async function waitFor(check, { timeoutMs = 15_000, intervalMs = 20, what = 'a condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
-
-/** Pids of the live children of a process. */
-export function childPids(pid) {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((child) => child > 0);
-  } catch {
-    return [];
-  }
-}
+// The same small helpers the integration tests use.
+export { childPids, freePort, isAlive, sleep, waitFor } from '../test/helpers/cluster.mjs';
 
 /**
  * Wait (bounded) for processes that were asked to stop to be gone; SIGKILL those still alive after

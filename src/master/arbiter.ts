@@ -53,8 +53,8 @@ interface ReloadRun {
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
-/** At most one spare fork per this many ms, should spares keep dying. */
-const SPARE_FORK_INTERVAL_MS = 5_000;
+/** After a spare died by itself, wait this long before forking the next (spares must not crash-loop). */
+const SPARE_RETRY_MS = 5_000;
 const HEARTBEAT_PUBLISH_MS = 1_000;
 
 /**
@@ -70,7 +70,7 @@ export class Arbiter {
   private reload: ReloadRun | null = null;
   /** A worker forked ahead of need (cluster.spareWorker): the next slot that needs a worker gets it. */
   private spare: WorkerHandle | null = null;
-  private spareForkedAt = 0;
+  private spareDiedAt = 0;
   private pendingReload: { reason: string; requestedAt: number; slots?: number[] } | null = null;
   private lastReload: ReloadResult | null = null;
   private reloadCounter = 0;
@@ -171,14 +171,9 @@ export class Arbiter {
 
   private requestReload(reason: string, slots?: number[]): void {
     if (this.stopping) return;
-    const requestedAt = Date.now();
-    if (this.reload || this.pendingReload) {
-      // One more reload after the current one, however many signals arrive meanwhile.
-      this.pendingReload = { reason, requestedAt, slots: slots ?? undefined };
-      this.log.info({ reason }, 'reload requested during a reload: queued to run after it');
-      return;
-    }
-    this.pendingReload = { reason, requestedAt, slots };
+    // During a reload, this queues one more to run after it, however many signals arrive meanwhile.
+    if (this.reload || this.pendingReload) this.log.info({ reason }, 'reload requested during a reload: queued to run after it');
+    this.pendingReload = { reason, requestedAt: Date.now(), slots };
   }
 
   private scale(delta: number): void {
@@ -282,7 +277,8 @@ export class Arbiter {
   /** The spare, given this slot, if it stands by in the project root as it resolves now. */
   private takeSpare(slot: number): WorkerHandle | null {
     const spare = this.spare;
-    if (!spare || spare.state !== 'spare' || !spare.worker.isConnected()) return null;
+    // Only once it said so: before that, an `activate` could arrive before it listens for messages.
+    if (!spare?.standingBy || spare.state !== 'spare' || !spare.worker.isConnected()) return null;
     this.spare = null;
     if (spare.projectRoot !== this.options.currentProjectRoot()) {
       spare.stop('the project root moved since the spare was forked', this.options.cluster.stopTimeout);
@@ -299,7 +295,7 @@ export class Arbiter {
   private manageSpare(): void {
     if (!this.options.cluster.spareWorker || this.spare || this.stopping) return;
     if (!this.inEquilibrium || this.reload || this.pendingReload) return;
-    const wait = this.spareForkedAt + SPARE_FORK_INTERVAL_MS - Date.now();
+    const wait = this.spareDiedAt + SPARE_RETRY_MS - Date.now();
     if (wait > 0) {
       this.spareTimer ??= setTimeout(() => {
         this.spareTimer = undefined;
@@ -307,7 +303,6 @@ export class Arbiter {
       }, wait);
       return;
     }
-    this.spareForkedAt = Date.now();
     this.spare = this.forkHandle(0);
     this.log.debug({ workerPid: this.spare.pid }, `spare worker forked (pid ${this.spare.pid})`);
   }
@@ -341,6 +336,7 @@ export class Arbiter {
         this.publishSoon();
         return;
       case 'spare-ready':
+        handle.standingBy = true;
         return;
       case 'boot-failed':
       case 'fatal':
@@ -359,13 +355,15 @@ export class Arbiter {
     if (handle.slot === 0) {
       // A spare never served: nothing to replace, and no slot out of equilibrium.
       if (this.spare === handle) this.spare = null;
+      if (!handle.stopReason) this.spareDiedAt = Date.now();
       const level = handle.stopReason || this.stopping ? 'debug' : 'warn';
       this.log[level]({ workerPid: handle.pid, code, signal }, `spare worker (pid ${handle.pid}) exited`);
       this.wakeup();
       return;
     }
     this.inEquilibrium = false;
-    const bootFailed = handle.readyAt === null && (code === EXIT_BOOT_FAILED || handle.killReason !== null || code !== 0);
+    // Never ready, and did not exit cleanly (EXIT_BOOT_FAILED, a crash, or killed by the readyTimeout).
+    const bootFailed = handle.readyAt === null && (code !== 0 || handle.killReason !== null);
     const exit = handle.exited(code, signal, bootFailed);
     const details = { workerSlot: handle.slot, workerPid: handle.pid, code, signal, reason: exit.reason, lastError: exit.lastError };
     removePidfile(this.pidfileOf(handle.slot), handle.pid);
@@ -385,6 +383,11 @@ export class Arbiter {
       if (bootFailed && !this.everReady) {
         this.log.fatal(details, `worker #${handle.slot} failed to boot: ${describe(exit)}; stopping the cluster`);
         this.beginStop('boot failure', 1);
+      } else if (code === EXIT_BOOT_FAILED) {
+        // The code on disk does not boot: retrying fast would only spin. Retry at the backoff's cap until fixed.
+        const delay = slot.backoff.maxDelay();
+        slot.nextStartAt = Date.now() + delay;
+        this.log.error({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describe(exit)}; retrying in ${delay} ms (fix the code, then reload)`);
       } else {
         const delay = slot.backoff.nextDelay(handle.uptimeMs);
         slot.nextStartAt = Date.now() + delay;
@@ -445,8 +448,13 @@ export class Arbiter {
         const next = reload.remaining.shift();
         if (next === undefined) break;
         const slot = this.slots.get(next);
-        // A slot without a serving worker is being restarted anyway, from the new code.
-        if (!slot?.current) continue;
+        if (!slot) continue;
+        if (!slot.current) {
+          // Waiting out a crash backoff (perhaps the old code did not boot): start it now, from the new code.
+          slot.nextStartAt = 0;
+          this.wakeup();
+          continue;
+        }
         slot.replacement = this.spawn(slot);
         reload.slot = next;
       }

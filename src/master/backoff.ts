@@ -22,7 +22,8 @@ export class RestartBackoff {
     return delay;
   }
 
-  get crashes(): number {
-    return this.consecutiveCrashes;
+  /** The cap: the delay after a boot failure, which an immediate retry would only repeat. */
+  maxDelay(): number {
+    return this.settings.max;
   }
 }

@@ -28,6 +28,8 @@ export class WorkerHandle {
   killReason: string | null = null;
   lastError: string | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  /** A spare that reported it has loaded and listens for `activate`. */
+  standingBy = false;
   /** Set by the arbiter: the readyTimeout of a booting worker. */
   readyTimer: NodeJS.Timeout | undefined;
 

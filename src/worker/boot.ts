@@ -11,10 +11,15 @@ export interface BootedApp {
   app: RunningApp;
 }
 
-/** Read the config afresh, make this process's logger, and start the app runtime. */
-export async function bootApp(options: { workerSlot: number | null; clustered: boolean; onLogger: (log: Logger) => void }): Promise<BootedApp> {
+/** Read the config afresh (unless given, just read), make this process's logger, and start the app runtime. */
+export async function bootApp(options: {
+  workerSlot: number | null;
+  clustered: boolean;
+  onLogger: (log: Logger) => void;
+  config?: Config;
+}): Promise<BootedApp> {
   const projectRoot = resolveProjectRoot();
-  const config = await loadConfig({ projectRoot });
+  const config = options.config ?? (await loadConfig({ projectRoot }));
   const role = roleFromEnv(process.env);
   const log = createLogger({
     level: config.logger.level,

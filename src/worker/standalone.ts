@@ -74,7 +74,7 @@ export async function runSingleProcess(): Promise<void> {
   process.on('unhandledRejection', (reason) => die('unhandled rejection', reason));
 
   try {
-    const booted = await bootApp({ workerSlot: null, clustered: false, onLogger: (created) => (log = created) });
+    const booted = await bootApp({ workerSlot: null, clustered: false, config, onLogger: (created) => (log = created) });
     app = booted.app;
     booted.log.info({ pid: process.pid, pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
   } catch (error) {

@@ -100,6 +100,25 @@ describe('rolling reload', () => {
     await cluster.kill();
   });
 
+  test('a crashed worker whose code on disk no longer boots waits at the backoff cap; the fix plus USR2 refills its slot', async () => {
+    const dir = copyFixture('http-app');
+    const overrides = { cluster: { spareWorker: false, restartBackoff: { min: 100, max: 60_000, resetAfter: 3000 } } };
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()), ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify(overrides) });
+    await cluster.waitForEquilibrium();
+    fs.writeFileSync(path.join(dir, 'actions', 'broken.js'), 'module.exports = { name: "broken", run() { ;\n');
+    let from = cluster.lines.length;
+    process.kill(slotPids(dir, 2)[0], 'SIGKILL');
+    const failed = await cluster.waitForLine((line) => /failed to boot: .*retrying in 60000 ms/.test(line.msg ?? ''), { from });
+    assert.equal(failed.workerSlot, 1);
+    fs.rmSync(path.join(dir, 'actions', 'broken.js'));
+    from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine(reloadDone, { from });
+    await cluster.waitForEquilibrium({ from });
+    assert.ok(isAlive(slotPids(dir, 2)[0]));
+    await cluster.kill();
+  });
+
   test('a USR2 during a reload queues exactly one more', async () => {
     const dir = copyFixture('http-app');
     const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Claim, processOfName, resqueKey } from './keys';
+import { isAlive } from '../../pids';
 
 /**
  * Move a claimed job out of its dead processor's claim key, atomically and only if the claim is unchanged
@@ -31,15 +32,6 @@ export interface RecoveryOptions {
   /** Re-enqueue (true) or move to the failed queue (false). */
   retryStuckJobs: boolean;
   log: Logger;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
