@@ -78,7 +78,7 @@ function formatStatus(state: ClusterState): string {
     if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '']);
   }
   for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '']);
-  if (state.spare) rows.push(['spare', String(state.spare.pid), 'standing by', formatDuration(Date.now() - state.spare.startedAt), '', '', '']);
+  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '']);
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   for (const row of rows) lines.push(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;

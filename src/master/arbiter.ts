@@ -337,6 +337,7 @@ export class Arbiter {
         return;
       case 'spare-ready':
         handle.standingBy = true;
+        this.publishSoon();
         return;
       case 'boot-failed':
       case 'fatal':
@@ -555,7 +556,7 @@ export class Arbiter {
         restarts: slot.restarts,
         lastExit: slot.lastExit,
       })),
-      spare: this.spare ? { pid: this.spare.pid, startedAt: this.spare.startedAt } : null,
+      spare: this.spare ? { pid: this.spare.pid, startedAt: this.spare.startedAt, standingBy: this.spare.standingBy } : null,
       draining: [...this.handles]
         .filter((handle) => handle.slot !== 0 && this.slots.get(handle.slot)?.current !== handle && this.slots.get(handle.slot)?.replacement !== handle)
         .map((handle) => ({ slot: handle.slot, ...describeHandle(handle) })),

@@ -19,7 +19,7 @@ export interface ClusterState {
     lastExit: WorkerExit | null;
   }>;
   /** The spare worker standing by (cluster.spareWorker), if any. */
-  spare: { pid: number; startedAt: number } | null;
+  spare: { pid: number; startedAt: number; standingBy: boolean } | null;
   /** Old workers finishing their in-flight work. */
   draining: Array<{ slot: number } & WorkerSummary>;
   updatedAt: number;

@@ -59,7 +59,11 @@ describe('mycluster start --workers=2', () => {
   test('the spare worker takes a SIGKILLed slot at once, and a new spare stands by again', async () => {
     const { cluster, dir, pids } = await startCluster(2);
     const state = async () => JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
-    const spare = (await waitFor(async () => (await state()).spare, { what: 'a spare worker' })).pid;
+    const standingBy = async () => {
+      const { spare } = await state();
+      return spare?.standingBy ? spare : null;
+    };
+    const spare = (await waitFor(standingBy, { what: 'a spare worker standing by' })).pid;
     const [first] = workerPids(pids, 2);
     const from = cluster.lines.length;
     process.kill(first, 'SIGKILL');
