@@ -16,10 +16,10 @@ export interface ArbiterOptions {
   pidFolder: string;
   pidFileMode: number;
   log: Logger;
-  /** Fork the worker process for a slot, or a spare (null); says which project root it resolved. */
-  fork: (slot: number | null) => { worker: Worker; projectRoot: string };
-  /** The project root as it resolves now (a moved symlink makes a spare forked earlier stale). */
-  currentProjectRoot: () => string;
+  /** Fork the worker process for a slot, or a spare (null); says what it runs (its origin). */
+  fork: (slot: number | null) => { worker: Worker; origin: string };
+  /** The origin a fork would have now: a spare forked under another one is stale. */
+  currentOrigin: () => string;
   /** Called on every state change (throttled by the receiver). */
   publish: (state: ClusterState) => void;
   /** Called once, when every worker is gone after a stop. */
@@ -258,8 +258,8 @@ export class Arbiter {
 
   /** Fork a process (slot 0: a spare) and follow its messages and its exit. */
   private forkHandle(slot: number): WorkerHandle {
-    const { worker, projectRoot } = this.options.fork(slot === 0 ? null : slot);
-    const handle = new WorkerHandle(slot, worker, projectRoot, (killed, reason) =>
+    const { worker, origin } = this.options.fork(slot === 0 ? null : slot);
+    const handle = new WorkerHandle(slot, worker, origin, (killed, reason) =>
       this.log.warn({ workerSlot: killed.slot, workerPid: killed.pid, reason }, `killing worker #${killed.slot} (pid ${killed.pid}): ${reason}`),
     );
     this.handles.add(handle);
@@ -280,8 +280,8 @@ export class Arbiter {
     // Only once it said so: before that, an `activate` could arrive before it listens for messages.
     if (!spare?.standingBy || spare.state !== 'spare' || !spare.worker.isConnected()) return null;
     this.spare = null;
-    if (spare.projectRoot !== this.options.currentProjectRoot()) {
-      spare.stop('the project root moved since the spare was forked', this.options.cluster.stopTimeout);
+    if (spare.origin !== this.options.currentOrigin()) {
+      spare.stop('stale: the project root or mycluster changed since it was forked', this.options.cluster.stopTimeout);
       return null;
     }
     spare.activate(slot, `${this.options.cluster.workerTitlePrefix}${slot}`);
@@ -289,8 +289,8 @@ export class Arbiter {
   }
 
   /**
-   * Keep one spare standing by while the cluster is at rest. None during a reload (it would run the old
-   * release's mycluster), nor while workers boot (it would take their CPU).
+   * Keep one spare standing by while the cluster is at rest (none while workers boot: it would take their
+   * CPU). A reload's first replacement is the spare, if it is not stale; the others are fresh forks.
    */
   private manageSpare(): void {
     if (!this.options.cluster.spareWorker || this.spare || this.stopping) return;
@@ -305,12 +305,6 @@ export class Arbiter {
     }
     this.spare = this.forkHandle(0);
     this.log.debug({ workerPid: this.spare.pid }, `spare worker forked (pid ${this.spare.pid})`);
-  }
-
-  /** Stop the spare: before a reload, whose new release may bring another mycluster. */
-  private dropSpare(reason: string): void {
-    this.spare?.stop(reason, this.options.cluster.stopTimeout);
-    this.spare = null;
   }
 
   private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
@@ -439,7 +433,6 @@ export class Arbiter {
       this.reloadCounter += 1;
       const remaining = slots ?? [...this.slots.keys()].sort((a, b) => a - b);
       this.reload = { id: this.reloadCounter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set() };
-      this.dropSpare(`reload #${this.reload.id}`);
       this.log.info({ reloadId: this.reload.id, reason, slots: remaining }, `rolling reload #${this.reload.id} (${reason}): replacing ${remaining.length} workers one at a time`);
     }
     const reload = this.reload;

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import fs from 'node:fs';
 import { WORKER_ENV } from '../protocol';
 import { resolveProjectRoot, resolveWorkerEntry } from '../shared/project';
 
@@ -12,14 +13,36 @@ export interface ForkSettings {
  * worker entry are resolved anew at every fork, so after a symlinked release moved, the new worker runs
  * the new release's code and config.
  */
-export function forkWorker(slot: number | null, settings: ForkSettings): { worker: Worker; projectRoot: string } {
+export function forkWorker(slot: number | null, settings: ForkSettings): { worker: Worker; origin: string } {
   const projectRoot = resolveProjectRoot();
-  cluster.setupPrimary({ exec: resolveWorkerEntry(projectRoot), cwd: projectRoot, args: [] });
+  const entry = resolveWorkerEntry(projectRoot);
+  cluster.setupPrimary({ exec: entry, cwd: projectRoot, args: [] });
   const worker = cluster.fork({
     [WORKER_ENV.slot]: slot === null ? '' : String(slot),
     [WORKER_ENV.title]: `${settings.titlePrefix}${slot ?? 'spare'}`,
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
   });
-  return { worker, projectRoot };
+  return { worker, origin: workerOrigin(projectRoot, entry) };
+}
+
+/**
+ * What a worker forked now would run: the project root and the mycluster worker entry, stamped with the
+ * entry's mtime and size. A spare forked under another origin (a moved symlink, mycluster reinstalled in
+ * place by `npm ci`) is stale: it would run the old mycluster.
+ */
+export function currentWorkerOrigin(): string {
+  const projectRoot = resolveProjectRoot();
+  return workerOrigin(projectRoot, resolveWorkerEntry(projectRoot));
+}
+
+function workerOrigin(projectRoot: string, entry: string): string {
+  let stamp = 'missing';
+  try {
+    const stat = fs.statSync(entry);
+    stamp = `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    // The fork itself will fail and say why.
+  }
+  return `${projectRoot}|${entry}|${stamp}`;
 }

@@ -7,7 +7,7 @@ import { createLogger } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
-import { forkWorker } from './fork';
+import { currentWorkerOrigin, forkWorker } from './fork';
 import { STATE_FILE, StateFileWriter } from './state';
 import { watchProject } from './watch';
 
@@ -59,7 +59,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     pidFileMode: config.general.pidFileMode,
     log,
     fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: HEARTBEAT_MS }),
-    currentProjectRoot: resolveProjectRoot,
+    currentOrigin: currentWorkerOrigin,
     publish: (state) => stateFile.publish(state),
     exit: (code) => {
       stateFile.remove();

@@ -37,8 +37,8 @@ export class WorkerHandle {
     /** 0 for a spare until it is given a slot. */
     public slot: number,
     readonly worker: Worker,
-    /** The project root (resolved) the process was forked in. */
-    readonly projectRoot: string,
+    /** What it was forked to run (project root and mycluster entry; see currentWorkerOrigin). */
+    readonly origin: string,
     /** Told of every SIGKILL the master sends, with the reason, before it is sent. */
     private readonly onKill: (handle: WorkerHandle, reason: string) => void,
   ) {
