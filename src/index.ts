@@ -17,6 +17,7 @@ export type {
   TaskDefinition,
   TaskQueue,
 } from './runtime/types';
+export type { DrainOptions } from './runtime/web/drain';
 export { drainServer, trackConnections } from './runtime/web/drain';
 
 /** An action; `params` in run() are typed from the keys of `inputs`. */

@@ -93,6 +93,7 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
         requestTimeout: 30_000,
         headersTimeout: 10_000,
         drainIdleGrace: 1_000,
+        drainRamp: 250,
         socketMode: 0o660,
         metadataOptions: { serverInformation: true, requesterInformation: false },
       },

@@ -75,6 +75,8 @@ export interface WebServerConfig {
   headersTimeout: number;
   /** While draining, an idle keep-alive connection is closed once it has been idle this many ms. */
   drainIdleGrace: number;
+  /** ms over which a draining worker tells its connections to close, one after another (0: all at once). */
+  drainRamp: number;
   /** Unix socket file mode. */
   socketMode: number;
   metadataOptions: { serverInformation: boolean; requesterInformation: boolean };

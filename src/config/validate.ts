@@ -108,6 +108,7 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['servers.web.requestTimeout', aDuration],
   ['servers.web.headersTimeout', aDuration],
   ['servers.web.drainIdleGrace', aDuration],
+  ['servers.web.drainRamp', aDuration],
   ['servers.web.socketMode', aFileMode],
   ['servers.web.metadataOptions', anObject],
   ['servers.web.metadataOptions.serverInformation', aBoolean],

@@ -174,3 +174,24 @@ test('a drain of a unix socket server under keep-alive load fails no request', a
   assert.deepEqual(result.errors, []);
   assert.equal(result.ok, result.sent);
 });
+
+test('with a ramp, connections are told to close one after another, and still no request fails', async () => {
+  const server = http.createServer((_req, res) => setTimeout(() => res.end('ok'), 5));
+  trackConnections(server);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `http://127.0.0.1:${server.address().port}`;
+  const connections = await Promise.all(Array.from({ length: 4 }, () => keepAliveConnection(address)));
+  try {
+    for (const connection of connections) await connection.get('/');
+    // A ramp far longer than the test: the last connection is reached long after the first.
+    const drained = drainServer(server, { idleGrace: 60_000, ramp: 60_000 });
+    const [first, ...others] = await Promise.all(connections.map((connection) => connection.get('/')));
+    assert.match(first, /connection: close/i);
+    for (const response of others) assert.doesNotMatch(response, /connection: close/i);
+    for (const connection of connections) connection.socket.destroy();
+    await within(5_000, drained, 'the drain once the clients closed');
+  } finally {
+    for (const connection of connections) connection.socket.destroy();
+    server.closeAllConnections();
+  }
+});

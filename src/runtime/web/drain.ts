@@ -1,10 +1,25 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 
-/** What the tracker knows about one socket: its responses still in flight, and its idle timer while draining. */
+/**
+ * What the tracker knows about one socket: its responses still in flight, whether the drain has reached it
+ * (`closing`: its next response says `Connection: close`), and its timers while draining.
+ */
 interface SocketState {
   responses: Set<ServerResponse>;
+  closing: boolean;
   idleTimer?: NodeJS.Timeout;
+  rampTimer?: NodeJS.Timeout;
+}
+
+export interface DrainOptions {
+  /** ms a keep-alive connection must have been idle before it is closed. */
+  idleGrace: number;
+  /**
+   * ms over which the open connections are told to close, one after another, instead of all at once: their
+   * clients reconnect (to the other workers) in a trickle, not a burst on a replacement that is still cold.
+   */
+  ramp?: number;
 }
 
 /**
@@ -23,16 +38,18 @@ class ConnectionTracker {
     server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => this.onRequest(request, response));
   }
 
-  drain(idleGrace: number): Promise<void> {
+  drain({ idleGrace, ramp = 0 }: DrainOptions): Promise<void> {
     this.drained ??= new Promise<void>((resolve) => {
       // Not http.Server#close: on Node >= 19 it resets idle keep-alive sockets, racing requests the client is sending.
       // The callback runs once every connection, tracked or not, has closed.
       net.Server.prototype.close.call(this.server, () => resolve());
       this.idleGrace = idleGrace;
-      for (const [socket, state] of this.sockets) {
-        for (const response of state.responses) closeAfter(response);
-        if (state.responses.size === 0) this.closeWhenIdle(socket, state);
-      }
+      const sockets = [...this.sockets];
+      sockets.forEach(([socket, state], index) => {
+        const delay = (ramp * index) / sockets.length;
+        if (delay === 0) this.beginClosing(socket, state);
+        else state.rampTimer = setTimeout(() => this.beginClosing(socket, state), delay);
+      });
     });
     return this.drained;
   }
@@ -40,27 +57,36 @@ class ConnectionTracker {
   private stateOf(socket: Socket): SocketState {
     let state = this.sockets.get(socket);
     if (state) return state;
-    state = { responses: new Set() };
+    state = { responses: new Set(), closing: false };
     this.sockets.set(socket, state);
     const forget = (): void => {
-      clearTimeout(this.sockets.get(socket)?.idleTimer);
+      const known = this.sockets.get(socket);
+      clearTimeout(known?.idleTimer);
+      clearTimeout(known?.rampTimer);
       this.sockets.delete(socket);
     };
     socket.once('close', forget);
     socket.once('error', forget);
     // Accepted in the moment before the drain began, or routed here by the cluster master just before.
-    if (this.idleGrace !== undefined) this.closeWhenIdle(socket, state);
+    if (this.idleGrace !== undefined) this.beginClosing(socket, state);
     return state;
+  }
+
+  /** From now on this socket closes after its current or next response, or once it has stayed idle. */
+  private beginClosing(socket: Socket, state: SocketState): void {
+    state.closing = true;
+    for (const response of state.responses) closeAfter(response);
+    if (state.responses.size === 0) this.closeWhenIdle(socket, state);
   }
 
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
     const state = this.stateOf(request.socket);
     clearTimeout(state.idleTimer);
     state.responses.add(response);
-    if (this.idleGrace !== undefined) closeAfter(response);
+    if (state.closing) closeAfter(response);
     response.once('close', () => {
       state.responses.delete(response);
-      if (this.idleGrace !== undefined && state.responses.size === 0) this.closeWhenIdle(request.socket, state);
+      if (state.closing && state.responses.size === 0) this.closeWhenIdle(request.socket, state);
     });
   }
 
@@ -102,11 +128,11 @@ export function trackConnections(server: Server): void {
 
 /**
  * Stop a server without failing a request: stop accepting, answer every request in flight and every
- * request already on its way with `Connection: close`, destroy a connection only once it has stayed idle
- * for `idleGrace` ms, and resolve when every connection has closed. No overall timeout: the caller decides.
- * On a server not tracked since its creation, idle connections opened before the call end with the
- * server's keepAliveTimeout instead.
+ * request already on its way with `Connection: close` (connection after connection over `ramp` ms, if given),
+ * destroy a connection only once it has stayed idle for `idleGrace` ms, and resolve when every connection
+ * has closed. No overall timeout: the caller decides. On a server not tracked since its creation, idle
+ * connections opened before the call end with the server's keepAliveTimeout instead.
  */
-export function drainServer(server: Server, options: { idleGrace: number }): Promise<void> {
-  return trackerOf(server).drain(options.idleGrace);
+export function drainServer(server: Server, options: DrainOptions): Promise<void> {
+  return trackerOf(server).drain(options);
 }

@@ -39,7 +39,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const address = await listen(server, web, options.clustered);
   server.on('error', (error) => options.log.error({ err: error }, 'web server error'));
   options.log.info({ address, handler: Boolean(options.handler) }, 'web server listening');
-  return { address, server, drain: () => drainServer(server, { idleGrace: web.drainIdleGrace }) };
+  return { address, server, drain: () => drainServer(server, { idleGrace: web.drainIdleGrace, ramp: web.drainRamp }) };
 }
 
 async function createActionRouter(options: WebServerOptions): Promise<RequestListener> {
@@ -77,14 +77,20 @@ function createServer(web: WebServerConfig, listener: RequestListener, log: Logg
   return server;
 }
 
+const CLIENT_ERROR_LINGER_MS = 1_000;
+
 /** A malformed, oversized or too slow request: answer with a bare status line and close, never crash. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   // Node's own marker of a response already started on this socket: a status line then would corrupt it.
   const responseStarted = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (error.code !== 'ECONNRESET' && socket.writable && !responseStarted) {
-    socket.write(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nConnection: close\r\n\r\n`);
+    // end(), not write() then destroy(): the status line must be flushed before the socket closes.
+    socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nConnection: close\r\n\r\n`);
+    // A client that never reads or closes must not hold the socket.
+    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+  } else {
+    socket.destroy();
   }
-  socket.destroy();
 }
 
 function clientErrorStatus(code: string | undefined): string {
