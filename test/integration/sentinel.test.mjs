@@ -62,6 +62,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
   );
   assert.deepEqual(outcome.missing, [], `acknowledged but neither worked nor failed: ${JSON.stringify(outcome.missing.slice(0, 20))}`);
   await waitFor(async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000, what: 'no record job left claimed' });
-  assert.deepEqual(worker.lines.filter(restartLine).map((line) => line.msg), [], 'no worker crashed during the failover');
+  const fatalStacks = [...worker.lines, ...server.lines].filter((line) => line.level >= 60).map((line) => line.err?.stack ?? line.msg);
+  assert.deepEqual(worker.lines.filter(restartLine).map((line) => line.msg), [], `no worker crashed during the failover:\n${fatalStacks.join('\n')}`);
   assert.deepEqual(server.lines.filter(restartLine).map((line) => line.msg), [], 'no server worker crashed during the failover');
 });

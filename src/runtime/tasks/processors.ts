@@ -72,6 +72,7 @@ export function startProcessors({
   multiWorker.on('failure', (_id, queue, job, failure, duration) =>
     log.warn({ task: job.class, queue, duration, err: failure }, `task ${job.class} failed: ${errorMessage(failure)}`),
   );
+  guardCheckLoop(multiWorker, tasks.checkTimeout, reportError);
   multiWorker.start();
   return {
     holdsJobs: () => multiWorker.workers.some((processor) => processor.job !== null),
@@ -79,6 +80,24 @@ export function startProcessors({
       await multiWorker.end();
       parkEnded();
     },
+  };
+}
+
+/**
+ * node-resque's MultiWorker runs its processor-count check from a timer as an async function without a
+ * catch: a Redis error there ("Connection is closed." while a Sentinel failover reconnects) would be an
+ * unhandled rejection, which kills the worker process. Report it instead, and keep the loop going.
+ */
+function guardCheckLoop(multiWorker: MultiWorker, checkTimeout: number, reportError: (error: unknown) => void): void {
+  const loop = multiWorker as unknown as { checkWrapper: () => Promise<void>; checkTimer: NodeJS.Timeout | null; running: boolean };
+  const check = loop.checkWrapper.bind(multiWorker);
+  loop.checkWrapper = async () => {
+    try {
+      await check();
+    } catch (error) {
+      reportError(error);
+      if (loop.running) loop.checkTimer = setTimeout(() => void loop.checkWrapper(), checkTimeout);
+    }
   };
 }
 
