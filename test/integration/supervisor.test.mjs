@@ -164,6 +164,37 @@ describe('mycluster start --workers=2', () => {
     }
   });
 
+  test('--workerTitlePrefix names the worker pidfiles and process titles', async () => {
+    const dir = copyFixture('http-app');
+    const cluster = startMycluster(['start', '--workers=2', '--workerTitlePrefix=api-'], { cwd: dir, env: { PORT: String(await freePort()) } });
+    started.push(cluster);
+    await cluster.waitForEquilibrium();
+    for (const slot of [1, 2]) {
+      const pid = readPid(path.join(dir, 'pids', `api-${slot}`));
+      assert.ok(pid && isAlive(pid));
+      assert.equal(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(), `api-${slot}`);
+    }
+    await cluster.kill();
+  });
+
+  test('--silent prints no log line; filteredParams are redacted in the logs', async () => {
+    const dir = copyFixture('http-app');
+    const port = await freePort();
+    const silent = startMycluster(['start', '--workers=1', '--silent'], { cwd: dir, env: { PORT: String(port) } });
+    started.push(silent);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/slow`).catch(() => null))?.status === 200, { what: 'the silent cluster to answer' });
+    process.kill(silent.pid, 'SIGTERM');
+    assert.equal((await silent.waitForExit()).code, 0);
+    assert.deepEqual(silent.lines, []);
+
+    const { cluster: logged, port: loggedPort } = await startCluster(1);
+    await fetch(`http://127.0.0.1:${loggedPort}/api/slow?password=hunter2&ms=1`);
+    const line = await logged.waitForLine((entry) => entry.action === 'slow' && entry.params?.ms === '1');
+    assert.equal(line.params.password, '[FILTERED]');
+    assert.ok(!logged.lines.some((entry) => JSON.stringify(entry).includes('hunter2')));
+    await logged.kill();
+  });
+
   test('a second SIGINT kills the workers at once', async () => {
     const { cluster, port, pids } = await startCluster(1, {});
     const workers = workerPids(pids, 1);
