@@ -7,6 +7,7 @@ import { removePidfile, writePidfile } from '../pids';
 import { reopenLogFile } from '../shared/logger';
 import { RestartBackoff } from './backoff';
 import { SignalQueue, type MasterSignal } from './signals';
+import { Spare } from './spare';
 import type { ClusterState, ReloadResult } from './state';
 import { WorkerHandle, type WorkerExit } from './worker-handle';
 
@@ -53,8 +54,6 @@ interface ReloadRun {
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
-/** After a spare died by itself, wait this long before forking the next (spares must not crash-loop). */
-const SPARE_RETRY_MS = 5_000;
 const HEARTBEAT_PUBLISH_MS = 1_000;
 
 /**
@@ -68,9 +67,7 @@ export class Arbiter {
   private readonly handles = new Set<WorkerHandle>();
   private readonly signals = new SignalQueue(() => this.wakeup());
   private reload: ReloadRun | null = null;
-  /** A worker forked ahead of need (cluster.spareWorker): the next slot that needs a worker gets it. */
-  private spare: WorkerHandle | null = null;
-  private spareDiedAt = 0;
+  private readonly spare: Spare;
   private pendingReload: { reason: string; requestedAt: number; slots?: number[] } | null = null;
   private lastReload: ReloadResult | null = null;
   private reloadCounter = 0;
@@ -82,7 +79,6 @@ export class Arbiter {
   private wakeupTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
-  private spareTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
 
   private readonly signalHandlers: Record<MasterSignal, () => void> = {
@@ -97,6 +93,14 @@ export class Arbiter {
 
   constructor(private readonly options: ArbiterOptions) {
     this.desired = options.workers;
+    this.spare = new Spare({
+      enabled: options.cluster.spareWorker,
+      fork: () => this.forkHandle(0),
+      currentOrigin: options.currentOrigin,
+      stopTimeout: options.cluster.stopTimeout,
+      wakeup: () => this.wakeup(),
+      log: options.log,
+    });
   }
 
   private get log(): Logger {
@@ -142,7 +146,8 @@ export class Arbiter {
     this.manageWorkers();
     this.advanceReload();
     this.checkEquilibrium();
-    this.manageSpare();
+    // A reload's first replacement takes the spare; the next spare waits for the cluster to be at rest.
+    this.spare.maintain(this.inEquilibrium && !this.reload && !this.pendingReload);
     this.publish();
   }
 
@@ -246,7 +251,7 @@ export class Arbiter {
 
   /** A worker for the slot: the spare when one is standing by (a boot of milliseconds), else a fresh fork. */
   private spawn(slot: Slot): WorkerHandle {
-    const handle = this.takeSpare(slot.number) ?? this.forkHandle(slot.number);
+    const handle = this.spare.take(slot.number, `${this.options.cluster.workerTitlePrefix}${slot.number}`) ?? this.forkHandle(slot.number);
     this.inEquilibrium = false;
     this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
     if (!slot.current) writePidfile(this.pidfileOf(slot.number), handle.pid, this.options.pidFileMode);
@@ -272,39 +277,6 @@ export class Arbiter {
       this.reap(handle, code, signal);
     });
     return handle;
-  }
-
-  /** The spare, given this slot, if it stands by in the project root as it resolves now. */
-  private takeSpare(slot: number): WorkerHandle | null {
-    const spare = this.spare;
-    // Only once it said so: before that, an `activate` could arrive before it listens for messages.
-    if (!spare?.standingBy || spare.state !== 'spare' || !spare.worker.isConnected()) return null;
-    this.spare = null;
-    if (spare.origin !== this.options.currentOrigin()) {
-      spare.stop('stale: the project root or mycluster changed since it was forked', this.options.cluster.stopTimeout);
-      return null;
-    }
-    spare.activate(slot, `${this.options.cluster.workerTitlePrefix}${slot}`);
-    return spare;
-  }
-
-  /**
-   * Keep one spare standing by while the cluster is at rest (none while workers boot: it would take their
-   * CPU). A reload's first replacement is the spare, if it is not stale; the others are fresh forks.
-   */
-  private manageSpare(): void {
-    if (!this.options.cluster.spareWorker || this.spare || this.stopping) return;
-    if (!this.inEquilibrium || this.reload || this.pendingReload) return;
-    const wait = this.spareDiedAt + SPARE_RETRY_MS - Date.now();
-    if (wait > 0) {
-      this.spareTimer ??= setTimeout(() => {
-        this.spareTimer = undefined;
-        this.wakeup();
-      }, wait);
-      return;
-    }
-    this.spare = this.forkHandle(0);
-    this.log.debug({ workerPid: this.spare.pid }, `spare worker forked (pid ${this.spare.pid})`);
   }
 
   private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
@@ -348,11 +320,7 @@ export class Arbiter {
   private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
     this.handles.delete(handle);
     if (handle.slot === 0) {
-      // A spare never served: nothing to replace, and no slot out of equilibrium.
-      if (this.spare === handle) this.spare = null;
-      if (!handle.stopReason) this.spareDiedAt = Date.now();
-      const level = handle.stopReason || this.stopping ? 'debug' : 'warn';
-      this.log[level]({ workerPid: handle.pid, code, signal }, `spare worker (pid ${handle.pid}) exited`);
+      this.spare.exited(handle, code, signal, this.stopping !== null);
       this.wakeup();
       return;
     }
@@ -515,7 +483,7 @@ export class Arbiter {
     this.heartbeatTimer = undefined;
     clearTimeout(this.wakeupTimer);
     clearTimeout(this.publishTimer);
-    clearTimeout(this.spareTimer);
+    this.spare.close();
     this.signals.uninstall();
     const code = this.stopping?.code ?? 0;
     this.log.info({ code }, 'cluster stopped');
@@ -549,7 +517,7 @@ export class Arbiter {
         restarts: slot.restarts,
         lastExit: slot.lastExit,
       })),
-      spare: this.spare ? { pid: this.spare.pid, startedAt: this.spare.startedAt, standingBy: this.spare.standingBy } : null,
+      spare: this.spare.current ? { pid: this.spare.current.pid, startedAt: this.spare.current.startedAt, standingBy: this.spare.current.standingBy } : null,
       draining: [...this.handles]
         .filter((handle) => handle.slot !== 0 && this.slots.get(handle.slot)?.current !== handle && this.slots.get(handle.slot)?.replacement !== handle)
         .map((handle) => ({ slot: handle.slot, ...describeHandle(handle) })),
