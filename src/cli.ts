@@ -27,7 +27,6 @@ function parseTitlePrefix(value: string): string {
 }
 
 function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('../package.json') as { version: string }).version;
 }
 

@@ -29,7 +29,6 @@ export class LazyConnections {
 
   get redis(): Redis {
     if (!this.appRedis) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createRedisClient } = require('./redis') as typeof import('./redis');
       this.appRedis = createRedisClient(this.config.redis, 'app', this.log);
     }
@@ -38,7 +37,6 @@ export class LazyConnections {
 
   private queue(): TaskQueueHandle {
     if (!this.queueHandle) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createTaskQueue } = require('./tasks/queue') as typeof import('./tasks/queue');
       this.queueHandle = createTaskQueue({ config: this.config, definitions: this.definitions, log: this.log });
     }

@@ -22,13 +22,11 @@ export async function loadUserModule(file: string): Promise<Record<string, unkno
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   }
   if (extension === '.ts' && !tsRegistered) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tsx = require('tsx/cjs/api') as { register: () => unknown };
     tsx.register();
     tsRegistered = true;
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as Record<string, unknown>;
   } catch (error) {
     // An ESM-only .js file (a "type": "module" project) cannot be required on Node 20.

@@ -30,7 +30,6 @@ export function createLogger(options: LoggerOptions): Logger {
     destination = pino.destination({ dest: options.file, append: true, mkdir: true, sync: true });
   } else if (process.stdout.isTTY && process.env.MYCLUSTER_LOG_FORMAT !== 'json') {
     // Loaded only on a terminal: production (a pipe, a file, journald) never pays for it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as typeof import('pino-pretty');
     destination = pretty.build({ sync: true, colorize: true, ignore: 'hostname', translateTime: 'HH:MM:ss.l' });
   } else {
