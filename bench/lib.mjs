@@ -1,7 +1,7 @@
 // Small helpers shared by the peers and scenarios: waits (always bounded), ports, /proc, processes.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { isAlive, waitFor } from '../test/helpers/cluster.mjs';
+import { isAlive, spawnJsonLogged, waitFor } from '../test/helpers/cluster.mjs';
 import { now } from './load.mjs';
 
 export { now };
@@ -47,65 +47,9 @@ export function cpuTicks(pid) {
 
 export const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/**
- * Spawn a process whose stdout carries JSON log lines. Each parsed line gets `receivedAt` (now()).
- * `waitForLine(predicate, { from, timeoutMs })` resolves with the first matching line after index `from`.
- */
+/** Spawn a process whose stdout carries JSON log lines; each parsed line gets `receivedAt` (now()). */
 export function spawnLogged(command, args, { cwd, env } = {}) {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  const waiters = new Set();
-  let stderr = '';
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk;
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const text = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      let line;
-      try {
-        line = JSON.parse(text);
-      } catch {
-        line = { msg: text };
-      }
-      line.receivedAt = now();
-      lines.push(line);
-      for (const waiter of waiters) waiter();
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    lines,
-    exited,
-    get stderr() {
-      return stderr;
-    },
-    waitForLine(predicate, { from = 0, timeoutMs = 15_000, what = 'a log line' } = {}) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = lines.slice(from).find(predicate);
-          if (!line) return;
-          cleanup();
-          resolve(line);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.slice(-500)}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
+  return spawnJsonLogged(command, args, { cwd, env, stamp: now });
 }
 
 /** Run a command to completion (bounded); resolves { code, stdout, stderr, durationMs }. */

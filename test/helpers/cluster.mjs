@@ -76,20 +76,21 @@ export function readPid(file) {
 }
 
 /**
- * Spawn `bin/mycluster <args>` in `cwd`. Returns a handle with the parsed JSON log lines, helpers to wait
- * for a line, and `kill()` which SIGKILLs the process and every worker it had (call it in finally).
+ * Spawn a process whose stdout carries JSON log lines (non-JSON lines become `{ msg, raw: true }`). Returns
+ * a handle with the parsed lines, `waitForLine`, `waitForExit`, and `kill()`, which SIGKILLs the process and
+ * every child and logged pid it had (call it in finally). `stamp` adds `receivedAt: stamp()` to each line.
  */
-export function startMycluster(args, { cwd, env = {} } = {}) {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { ...process.env, MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
   let stderr = '';
   let buffered = '';
+  let closed = false;
   const waiters = new Set();
   const knownPids = new Set();
+  const notify = () => {
+    for (const waiter of waiters) waiter();
+  };
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk) => {
     buffered += chunk;
@@ -103,15 +104,21 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
       } catch {
         line = { msg: text, raw: true };
       }
+      if (stamp) line.receivedAt = stamp();
       if (typeof line.pid === 'number') knownPids.add(line.pid);
       if (typeof line.workerPid === 'number') knownPids.add(line.workerPid);
       lines.push(line);
-      for (const waiter of waiters) waiter();
     }
+    notify();
   });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after the last stdout data: a wait for a line that never came can end there.
+  child.once('close', () => {
+    closed = true;
+    notify();
+  });
 
   const handle = {
     child,
@@ -124,6 +131,11 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
     /** Resolve with the first log line (from index `from`) matching `predicate`. */
     waitForLine(predicate, { timeoutMs = 20_000, from = 0, what = 'a log line' } = {}) {
       return new Promise((resolve, reject) => {
+        const fail = (why) => {
+          cleanup();
+          const last = lines.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+          reject(new Error(`${why} waiting for ${what}; last lines:\n${last}\nstderr: ${stderr.slice(-2000)}`));
+        };
         const check = () => {
           for (let index = from; index < lines.length; index += 1) {
             if (predicate(lines[index])) {
@@ -132,11 +144,9 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
               return;
             }
           }
+          if (closed) fail(`the process exited (${child.exitCode ?? child.signalCode})`);
         };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last lines:\n${lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`));
-        }, timeoutMs);
+        const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -145,14 +155,10 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
         check();
       });
     },
-    /** Wait for the master's "cluster equilibrium state reached" line after index `from`. */
-    waitForEquilibrium(options = {}) {
-      return handle.waitForLine((line) => /cluster equilibrium state reached/.test(line.msg ?? ''), { what: 'cluster equilibrium', ...options });
-    },
     async waitForExit(timeoutMs = 20_000) {
       let timer;
       const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`mycluster (pid ${child.pid}) did not exit within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
         return await Promise.race([exited, timeout]);
@@ -160,11 +166,11 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
         clearTimeout(timer);
       }
     },
-    /** Every pid this cluster ever logged (master and workers). */
+    /** Every pid this process ever logged (a cluster's master and workers). */
     knownPids() {
       return [...knownPids];
     },
-    /** SIGKILL the master and any of its processes still alive. Safe to call twice. */
+    /** SIGKILL the process and any of its processes still alive. Safe to call twice. */
     async kill() {
       const pids = new Set([child.pid, ...childPids(child.pid), ...knownPids]);
       for (const pid of pids) {
@@ -178,6 +184,15 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
     },
   };
   return handle;
+}
+
+/** Spawn `bin/mycluster <args>` in `cwd`, with JSON logs; see spawnJsonLogged. */
+export function startMycluster(args, { cwd, env = {} } = {}) {
+  const cluster = spawnJsonLogged(process.execPath, [bin, ...args], { cwd, env: { MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env } });
+  /** Wait for the master's "cluster equilibrium state reached" line after index `from`. */
+  cluster.waitForEquilibrium = (options = {}) =>
+    cluster.waitForLine((line) => /cluster equilibrium state reached/.test(line.msg ?? ''), { what: 'cluster equilibrium', ...options });
+  return cluster;
 }
 
 /** Run the CLI to completion and return { code, stdout, stderr }. */

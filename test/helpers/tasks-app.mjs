@@ -3,8 +3,7 @@
 // sentinel integration tests. Every network call has a timeout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { sleep } from './cluster.mjs';
+import { sleep, spawnJsonLogged } from './cluster.mjs';
 
 /** GET http://127.0.0.1:<port><path> as { status, body } (body parsed when JSON); never throws. */
 export async function get(port, urlPath, timeoutMs = 5_000) {
@@ -153,53 +152,10 @@ export function parseProcfile(file) {
 
 /** Spawn a Procfile process in `cwd` as a Procfile runner would (its env on top of `env`); JSON log lines in `lines`. */
 export function spawnProcfileProcess(proc, { cwd, env = {} }) {
-  const child = spawn(path.resolve(cwd, proc.command), proc.args, {
+  const handle = spawnJsonLogged(path.resolve(cwd, proc.command), proc.args, {
     cwd,
-    env: { ...process.env, MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env, ...proc.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'test', ...env, ...proc.env },
   });
-  const lines = [];
-  let stderr = '';
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk;
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const text = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      try {
-        lines.push(JSON.parse(text));
-      } catch {
-        lines.push({ msg: text, raw: true });
-      }
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    name: proc.name,
-    child,
-    pid: child.pid,
-    lines,
-    exited,
-    get stderr() {
-      return stderr;
-    },
-    async waitForLine(predicate, { timeoutMs = 20_000, what = 'a log line' } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const line = lines.find(predicate);
-        if (line) return line;
-        if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-          throw new Error(`${proc.name}: no ${what} (exit ${child.exitCode ?? child.signalCode}); last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`);
-        }
-        await sleep(50);
-      }
-    },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
+  handle.name = proc.name;
+  return handle;
 }
