@@ -195,6 +195,14 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
   return cluster;
 }
 
+export const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
+export const reloadAborted = (line) => /rolling reload #\d+ aborted/.test(line.msg ?? '');
+
+/** The pids in the worker pidfiles of slots 1..count (null where there is none). */
+export function slotPids(dir, count, prefix = 'mycluster-worker-') {
+  return Array.from({ length: count }, (_, index) => readPid(path.join(dir, 'pids', `${prefix}${index + 1}`)));
+}
+
 /** Run the CLI to completion and return { code, stdout, stderr }. */
 export function runMycluster(args, { cwd, env = {}, timeoutMs = 30_000 } = {}) {
   return new Promise((resolve, reject) => {

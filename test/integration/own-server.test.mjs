@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, repoRoot, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { copyFixture, freePort, isAlive, readPid, reloadAborted, reloadDone, repoRoot, runMycluster, sleep, slotPids, startMycluster, waitFor } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
 
 const started = [];
@@ -37,12 +37,6 @@ function start(dir, args, env) {
   return cluster;
 }
 
-const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
-const reloadAborted = (line) => /rolling reload #\d+ aborted/.test(line.msg ?? '');
-
-function slotPids(dir, count) {
-  return Array.from({ length: count }, (_, index) => readPid(path.join(dir, 'pids', `mycluster-worker-${index + 1}`)));
-}
 
 async function getJson(url, init) {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { copyFixture, freePort, isAlive, reloadAborted, reloadDone, sleep, slotPids, startMycluster, waitFor } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
 
 const started = [];
@@ -20,12 +20,6 @@ function start(dir, args, env) {
   return cluster;
 }
 
-const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
-const reloadAborted = (line) => /rolling reload #\d+ aborted/.test(line.msg ?? '');
-
-function slotPids(dir, count) {
-  return Array.from({ length: count }, (_, index) => readPid(path.join(dir, 'pids', `mycluster-worker-${index + 1}`)));
-}
 
 describe('rolling reload', () => {
   test('zero failed requests under concurrent keep-alive load across 3 USR2 reloads and a HUP', async () => {
