@@ -77,6 +77,12 @@ export function startProcessors({
   return {
     holdsJobs: () => multiWorker.workers.some((processor) => processor.job !== null),
     async stop() {
+      // node-resque ends each processor inside an async Promise executor with no catch: a Redis error there
+      // would be an unhandled rejection, and that processor's stop would never resolve. Catch it here.
+      for (const processor of multiWorker.workers) {
+        const end = processor.end.bind(processor);
+        processor.end = () => end().catch(reportError);
+      }
       await multiWorker.end();
       parkEnded();
     },
