@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
-import { isModuleFile, loadUserModule } from '../shared/load-module';
+import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
 import { builtInDefaults, envVariableOfKey, roleFromEnv } from './defaults';
 import { isPlainObject, mergeLayer, Provenance, type PlainObject } from './merge';
 import { wrapSinglePaths, resolvePathsAgainst } from './paths';
@@ -52,7 +52,7 @@ export async function loadConfig({ projectRoot, env = process.env }: LoadConfigO
 async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<ConfigFile[]> {
   const paths = new Set<string>();
   for (const location of await configLocations(root, env)) {
-    for (const file of await listModuleFiles(location)) paths.add(file);
+    for (const file of await moduleFilesAt(location)) paths.add(file);
   }
   const files: ConfigFile[] = [];
   for (const file of paths) {
@@ -92,21 +92,11 @@ async function isPresent(location: string): Promise<boolean> {
   );
 }
 
-/** A file as it is, or a folder's module files at any depth (hidden entries skipped), sorted by path. */
-async function listModuleFiles(location: string): Promise<string[]> {
-  if (!(await fs.stat(location)).isDirectory()) {
-    if (isModuleFile(location)) return [location];
-    throw new ConfigError(`ACTIONHERO_CONFIG names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, 'ACTIONHERO_CONFIG');
-  }
-  const files: string[] = [];
-  for (const entry of await fs.readdir(location, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const entryPath = path.join(location, entry.name);
-    const stats = entry.isSymbolicLink() ? await fs.stat(entryPath) : entry;
-    if (stats.isDirectory()) files.push(...(await listModuleFiles(entryPath)));
-    else if (stats.isFile() && isModuleFile(entryPath)) files.push(entryPath);
-  }
-  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/** A file as it is, or a folder's module files at any depth (see listModuleFiles). */
+async function moduleFilesAt(location: string): Promise<string[]> {
+  if ((await fs.stat(location)).isDirectory()) return listModuleFiles([location]);
+  if (isModuleFile(location)) return [location];
+  throw new ConfigError(`ACTIONHERO_CONFIG names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, 'ACTIONHERO_CONFIG');
 }
 
 /** Resolves the functions of one file's section against the config so far, then merges it. */

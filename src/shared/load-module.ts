@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BootError, errorMessage } from '../errors';
 
 let tsRegistered = false;
 
@@ -50,23 +51,30 @@ export function exportedDefinitions(exports: Record<string, unknown>): unknown[]
   return Array.isArray(unwrapped) ? unwrapped : [unwrapped];
 }
 
-/** Every module file under the given folders, recursively, sorted. A missing folder has none. */
+/**
+ * The module files under each folder, at any depth, sorted by path within a folder and folders in the order
+ * given; symlinks are followed, hidden entries (editor and VCS files) skipped, and a missing folder has none.
+ */
 export function listModuleFiles(folders: string[]): string[] {
-  const files: string[] = [];
-  const walk = (folder: string): void => {
+  const walk = (folder: string, files: string[]): void => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(folder, { withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
+      throw new BootError(`cannot read the folder ${folder}: ${errorMessage(error)}`, { cause: error });
     }
     for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
       const file = path.join(folder, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (isModuleFile(file)) files.push(file);
+      const stats = entry.isSymbolicLink() ? fs.statSync(file) : entry;
+      if (stats.isDirectory()) walk(file, files);
+      else if (stats.isFile() && isModuleFile(file)) files.push(file);
     }
   };
-  folders.forEach(walk);
-  return files.sort();
+  return folders.flatMap((folder) => {
+    const files: string[] = [];
+    walk(folder, files);
+    return files.sort();
+  });
 }

@@ -1,26 +1,6 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { BootError, errorMessage } from '../../errors';
-import { exportedDefinitions, isModuleFile, loadUserModule } from '../../shared/load-module';
+import { exportedDefinitions, listModuleFiles, loadUserModule } from '../../shared/load-module';
 import type { TaskDefinition } from '../types';
-
-/** Module files under `folder`, recursively, in a stable order; none when the folder does not exist. */
-async function moduleFiles(folder: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new BootError(`cannot read the tasks folder ${folder}: ${errorMessage(error)}`, { cause: error });
-  }
-  const files: string[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) files.push(...(await moduleFiles(full)));
-    else if (entry.isFile() && isModuleFile(full)) files.push(full);
-  }
-  return files;
-}
 
 /** The definition as a TaskDefinition (queue defaults to `default`), or a message saying what is wrong. */
 function validTask(value: unknown): TaskDefinition | string {
@@ -45,22 +25,20 @@ function validTask(value: unknown): TaskDefinition | string {
 export async function loadTaskDefinitions(paths: string[]): Promise<Map<string, TaskDefinition>> {
   const definitions = new Map<string, TaskDefinition>();
   const fileOfTask = new Map<string, string>();
-  for (const folder of paths) {
-    for (const file of await moduleFiles(folder)) {
-      let exports;
-      try {
-        exports = await loadUserModule(file);
-      } catch (error) {
-        throw new BootError(`task file ${file} failed to load: ${errorMessage(error)}`, { cause: error });
-      }
-      for (const value of exportedDefinitions(exports)) {
-        const task = validTask(value);
-        if (typeof task === 'string') throw new BootError(`task file ${file} ${task}`);
-        const earlier = fileOfTask.get(task.name);
-        if (earlier) throw new BootError(`task file ${file} defines task "${task.name}" again (already defined in ${earlier})`);
-        definitions.set(task.name, task);
-        fileOfTask.set(task.name, file);
-      }
+  for (const file of listModuleFiles(paths)) {
+    let exports;
+    try {
+      exports = await loadUserModule(file);
+    } catch (error) {
+      throw new BootError(`task file ${file} failed to load: ${errorMessage(error)}`, { cause: error });
+    }
+    for (const value of exportedDefinitions(exports)) {
+      const task = validTask(value);
+      if (typeof task === 'string') throw new BootError(`task file ${file} ${task}`);
+      const earlier = fileOfTask.get(task.name);
+      if (earlier) throw new BootError(`task file ${file} defines task "${task.name}" again (already defined in ${earlier})`);
+      definitions.set(task.name, task);
+      fileOfTask.set(task.name, file);
     }
   }
   return definitions;

@@ -1,41 +1,22 @@
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { BootError, errorMessage } from '../../errors';
-import { exportedDefinitions, isModuleFile, loadUserModule } from '../../shared/load-module';
+import { exportedDefinitions, listModuleFiles, loadUserModule } from '../../shared/load-module';
 import type { ActionDefinition } from '../types';
 
 /** Every action exported by a module file under the folders (recursively); a missing folder has none. */
 export async function loadActions(folders: string[], log: Logger): Promise<Map<string, ActionDefinition>> {
   const actions = new Map<string, ActionDefinition>();
   const fileOf = new Map<string, string>();
-  for (const folder of folders) {
-    for (const file of await moduleFiles(folder)) {
-      for (const definition of await definitionsIn(file)) {
-        const previous = fileOf.get(definition.name);
-        if (previous) throw new BootError(`action "${definition.name}" in ${file} is already defined in ${previous}`);
-        actions.set(definition.name, definition);
-        fileOf.set(definition.name, file);
-        log.debug({ action: definition.name, file }, 'action loaded');
-      }
+  for (const file of listModuleFiles(folders)) {
+    for (const definition of await definitionsIn(file)) {
+      const previous = fileOf.get(definition.name);
+      if (previous) throw new BootError(`action "${definition.name}" in ${file} is already defined in ${previous}`);
+      actions.set(definition.name, definition);
+      fileOf.set(definition.name, file);
+      log.debug({ action: definition.name, file }, 'action loaded');
     }
   }
   return actions;
-}
-
-async function moduleFiles(folder: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new BootError(`cannot read the actions folder ${folder}: ${errorMessage(error)}`, { cause: error });
-  }
-  return entries
-    .filter((entry) => entry.isFile() && isModuleFile(entry.name))
-    .map((entry) => path.join(entry.parentPath, entry.name))
-    .sort();
 }
 
 async function definitionsIn(file: string): Promise<ActionDefinition[]> {
