@@ -5,13 +5,13 @@ import { MyclusterError } from '../errors';
 import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
 import { resolveProjectRoot } from '../shared/project';
+import { pollUntil } from './poll';
 
 interface LocateOptions {
   pids?: string;
   timeout?: number;
 }
 
-const POLL_MS = 100;
 const DEFAULT_TIMEOUT_S = { reload: 300, stop: 120 };
 
 async function pidFolderOf(options: LocateOptions): Promise<string> {
@@ -28,17 +28,9 @@ function runningMaster(pidFolder: string): number {
   return pid;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Poll until `check` returns a value, or fail with `what` after the timeout. */
-async function waitFor<T>(check: () => T | undefined, timeoutS: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new MyclusterError(`timed out after ${timeoutS} s waiting for ${what}`);
-    await sleep(POLL_MS);
-  }
+function waitFor<T>(check: () => T | undefined, timeoutS: number, what: string): Promise<T> {
+  return pollUntil(check, timeoutS * 1000, () => new MyclusterError(`timed out after ${timeoutS} s waiting for ${what}`));
 }
 
 export async function status(options: LocateOptions & { json?: boolean }): Promise<void> {

@@ -9,8 +9,8 @@ import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
 import { readStateFile, STATE_FILE } from '../master/state';
 import { resolveProjectRoot } from '../shared/project';
+import { pollUntil } from './poll';
 
-const POLL_MS = 100;
 /** Beyond readyTimeout: the time to load the config and fork. */
 const START_MARGIN_MS = 10_000;
 
@@ -50,19 +50,21 @@ export async function startDaemon(startArgs: string[]): Promise<void> {
 
   const stateFile = path.join(config.general.paths.pid, STATE_FILE);
   const waitMs = config.cluster.readyTimeout + START_MARGIN_MS;
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const state = readStateFile(stateFile);
-    if (state && state.master.pid === child.pid && state.equilibrium) break;
-    if (exited !== null) {
-      throw new MyclusterError(`the cluster did not come up (exit code ${exited}): ${lastErrorIn(logFile) ?? `see ${logFile}`}`);
-    }
-    if (Date.now() > deadline) {
+  await pollUntil(
+    () => {
+      const state = readStateFile(stateFile);
+      if (state && state.master.pid === child.pid && state.equilibrium) return true;
+      if (exited !== null) {
+        throw new MyclusterError(`the cluster did not come up (exit code ${exited}): ${lastErrorIn(logFile) ?? `see ${logFile}`}`);
+      }
+      return undefined;
+    },
+    waitMs,
+    () => {
       child.kill('SIGTERM');
-      throw new MyclusterError(`the cluster was not ready within ${waitMs} ms; stopped it; see ${logFile}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+      return new MyclusterError(`the cluster was not ready within ${waitMs} ms; stopped it; see ${logFile}`);
+    },
+  );
   child.unref();
   process.stdout.write(`mycluster started in the background (master pid ${child.pid}); logs: ${logFile}\n`);
 }

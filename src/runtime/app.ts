@@ -3,6 +3,7 @@ import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../config/types';
 import { BootError, errorMessage } from '../errors';
+import { withDeadline } from '../shared/deadline';
 import { loadUserModule } from '../shared/load-module';
 import { loadInitializers, startInitializers } from './initializers';
 import { LazyConnections } from './connections';
@@ -98,17 +99,12 @@ const STATUS_REDIS_TIMEOUT_MS = 1_000;
 
 /** The task side of the status action: queue lengths and failed count, or the problem that hides them. */
 async function tasksStatus(connections: LazyConnections): Promise<{ tasks: unknown; problems?: string[] }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_REDIS_TIMEOUT_MS} ms`)), STATUS_REDIS_TIMEOUT_MS);
-  });
   try {
-    return { tasks: await Promise.race([connections.report(), timeout]) };
+    const report = await withDeadline(connections.report(), STATUS_REDIS_TIMEOUT_MS, () => new Error(`no answer within ${STATUS_REDIS_TIMEOUT_MS} ms`));
+    return { tasks: report };
   } catch (error) {
     const problem = `redis unreachable: ${errorMessage(error)}`;
     return { tasks: { error: problem }, problems: [problem] };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,5 @@
 import { BootError, errorMessage } from '../errors';
+import { withDeadline } from '../shared/deadline';
 import { exportedDefinitions, listModuleFiles, loadUserModule } from '../shared/load-module';
 import type { AppContext, InitializerDefinition } from './types';
 
@@ -23,16 +24,8 @@ export async function loadInitializers(folders: string[]): Promise<InitializerDe
 }
 
 /** Run one lifecycle step with a deadline, so a hung initializer cannot hang the boot or the stop forever. */
-async function withTimeout(step: () => unknown, timeoutMs: number, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BootError(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([Promise.resolve().then(step), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout(step: () => unknown, timeoutMs: number, what: string): Promise<unknown> {
+  return withDeadline(Promise.resolve().then(step), timeoutMs, () => new BootError(`${what} did not finish within ${timeoutMs} ms`));
 }
 
 /** Start every initializer in order; returns a stop function that stops the started ones in reverse. */
