@@ -50,7 +50,7 @@ export async function start({ port, workers }) {
         timeoutMs: 15_000,
         what: 'a new worker #1 ready',
       });
-      return { pid, killedAt, readyAt: Date.parse(ready.time) };
+      return { pid, killedAt, readyAt: ready.time };
     },
     /** TERM (graceful stop), then SIGKILL whatever is left after 15 s; returns the pids that had to be killed. */
     async stop() {
@@ -62,7 +62,7 @@ export async function start({ port, workers }) {
   };
   try {
     const line = await master.waitForLine(msg(/cluster equilibrium state reached/), { timeoutMs: 20_000, what: 'cluster equilibrium' });
-    handle.readyMs = Date.parse(line.time) - startedAt;
+    handle.readyMs = line.time - startedAt;
     return handle;
   } catch (error) {
     await handle.stop();

@@ -1,5 +1,5 @@
 /** Builds the config: built-in defaults, the project's config files, then ACTIONHERO_CONFIG_OVERRIDES. */
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
 import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
@@ -51,8 +51,8 @@ export async function loadConfig({ projectRoot, env = process.env }: LoadConfigO
 
 async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<ConfigFile[]> {
   const paths = new Set<string>();
-  for (const location of await configLocations(root, env)) {
-    for (const file of await moduleFilesAt(location)) paths.add(file);
+  for (const location of configLocations(root, env)) {
+    for (const file of moduleFilesAt(location)) paths.add(file);
   }
   const files: ConfigFile[] = [];
   for (const file of paths) {
@@ -66,35 +66,31 @@ async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<Co
   return files;
 }
 
+// The file system is read synchronously: this runs once at start-up (in the master too), and async fs calls
+// would start libuv's thread pool there, four threads the idle master does not need.
+
 /** `ACTIONHERO_CONFIG` (comma-separated folders or files, each of which must exist), else `<root>/config` if present. */
-async function configLocations(root: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+function configLocations(root: string, env: NodeJS.ProcessEnv): string[] {
   const named = (env.ACTIONHERO_CONFIG ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
   if (named.length === 0) {
     const folder = path.join(root, 'config');
-    return (await isPresent(folder)) ? [folder] : [];
+    return fs.existsSync(folder) ? [folder] : [];
   }
   const locations = named.map((entry) => path.resolve(root, entry));
   for (const [index, location] of locations.entries()) {
-    if (!(await isPresent(location))) {
+    if (!fs.existsSync(location)) {
       throw new ConfigError(`ACTIONHERO_CONFIG names ${named[index]}, but ${location} does not exist`, undefined, 'ACTIONHERO_CONFIG');
     }
   }
   return locations;
 }
 
-async function isPresent(location: string): Promise<boolean> {
-  return fs.stat(location).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** A file as it is, or a folder's module files at any depth (see listModuleFiles). */
-async function moduleFilesAt(location: string): Promise<string[]> {
-  if ((await fs.stat(location)).isDirectory()) return listModuleFiles([location]);
+function moduleFilesAt(location: string): string[] {
+  if (fs.statSync(location).isDirectory()) return listModuleFiles([location]);
   if (isModuleFile(location)) return [location];
   throw new ConfigError(`ACTIONHERO_CONFIG names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, 'ACTIONHERO_CONFIG');
 }

@@ -10,7 +10,7 @@ const DEBOUNCE_MS = 300;
  * (a git checkout, an editor's swap files) is one reload. chokidar is loaded only when watching.
  */
 export async function watchProject(projectRoot: string, log: Logger, reload: (reason: string) => void): Promise<() => Promise<void>> {
-  const { watch } = await import('chokidar');
+  const { watch } = require('chokidar') as typeof import('chokidar');
   const watcher = watch(projectRoot, {
     ignoreInitial: true,
     ignored: (file: string) => {

@@ -173,7 +173,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0 && state;
     }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200, what: `${desired} ready workers after the last event` });
     const settleMs = Date.now() - settleStarted;
-    for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(Date.parse(line.time));
+    for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(line.time);
 
     streaming = false;
     await within(10_000, 'stopping the task stream', stream);
