@@ -3,7 +3,7 @@
 // keep-alive connections on loopback, in its own process). Prints a Markdown table (rows: metrics,
 // columns: peers) and writes the full results to bench/results/<timestamp>.json. Nothing is asserted.
 //
-// A peer adapter (bench/peers/*.mjs) exports { id, label, urlPath, start({ port, workers }) }; start resolves
+// A peer adapter (bench/peers/*.mjs; mycluster.mjs has two) is { id, label, urlPath, start({ port, workers }) }; start resolves
 // { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
 // exports { name, run({ peer, url, port }) } and resolves a plain object of metrics.
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './lib.mjs';
-import * as mycluster from './peers/mycluster.mjs';
+import { mycluster, myclusterHandler } from './peers/mycluster.mjs';
 import * as pm2 from './peers/pm2.mjs';
 import * as naive from './peers/naive.mjs';
 import * as single from './peers/single.mjs';
@@ -22,12 +22,14 @@ import * as sigkill from './scenarios/sigkill.mjs';
 import { benchTasks } from './tasks.mjs';
 
 const WORKERS = 2;
-const RUN_TIMEOUT_MS = 5 * 60_000;
+const RUN_TIMEOUT_MS = 8 * 60_000;
 
 // Which scenarios each peer runs, in order (idle first, while the master has never seen load).
 // mycluster's jobs/s scenario goes here: add its module to mycluster's list (and a row to METRICS).
 const PLAN = [
   { adapter: mycluster, scenarios: [idle, throughput, reload, sigkill] },
+  // The same handler code as the other peers (no action layer): throughput and reloads only.
+  { adapter: myclusterHandler, scenarios: [throughput, reload] },
   { adapter: pm2, scenarios: [idle, throughput, reload, sigkill] },
   { adapter: naive, scenarios: [idle, throughput, reload, sigkill] },
   { adapter: single, scenarios: [throughput] },
@@ -41,7 +43,7 @@ const SECOND_PASS = [...PLAN].reverse().map(({ adapter }) => ({ adapter, scenari
 
 const METRICS = [
   ['start → all workers ready (ms)¹', (r) => r.startup?.readyMs],
-  ['idle master RSS (MB)', (r) => r.idle?.masterRssMb],
+  ['idle master RSS (MB), 4 s / 30 s after ready', (r) => r.idle && `${r.idle.masterRssMb} / ${r.idle.masterRssLateMb}`],
   ['idle master CPU time over 3 s (ms)', (r) => r.idle?.masterCpuMs],
   ['throughput (req/s): first / second pass', (r) => r.throughput && `${r.throughput.rps} / ${r.throughputAgain?.rps ?? '–'}`],
   ['steady p50 / p99 (ms)', (r) => r.throughput && `${r.throughput.p50} / ${r.throughput.p99}`],
@@ -151,7 +153,7 @@ async function main() {
     startedAt: startedAt.toISOString(),
     durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
-    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, reloads: 3, idleSeconds: 3 },
+    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, reloads: 3, idleSeconds: 3, idleLateReadingSeconds: 30 },
     peers,
     tasks,
   };

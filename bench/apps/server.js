@@ -1,14 +1,10 @@
 // The benchmark app for PM2, the node:cluster baseline and the single process: a node:http server that
-// answers every request after 5 ms, with keep-alive, written the way a typical user writes one.
+// answers every request after 5 ms (bench/apps/handler.js), with keep-alive, written the way a typical user
+// writes one.
 const http = require('node:http');
 
 const port = Number(process.env.PORT) || 8080;
-const server = http.createServer((request, response) => {
-  setTimeout(() => {
-    response.writeHead(200, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ pid: process.pid }));
-  }, 5);
-});
+const server = http.createServer(require('./handler'));
 server.keepAliveTimeout = 5000;
 
 server.listen(port, '127.0.0.1', () => {

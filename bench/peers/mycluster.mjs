@@ -1,5 +1,7 @@
-// mycluster: `bin/mycluster start --workers=N` on bench/apps/mycluster (copied to a temp dir), reloaded with
-// USR2. Everything is read from the master's JSON log lines.
+// mycluster: `bin/mycluster start --workers=N` on a bench app (copied to a temp dir), reloaded with USR2.
+// Everything is read from the master's JSON log lines. Two apps: bench/apps/mycluster serves the 5 ms
+// answer as an action; bench/apps/mycluster-handler serves bench/apps/handler.js, the other peers' own
+// code, through `servers.web.handler`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,22 +10,31 @@ import { childPids, isAlive, now, reap, spawnLogged } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '..', '..', 'bin', 'mycluster');
-const app = path.resolve(here, '..', 'apps', 'mycluster');
-
-export const id = 'mycluster';
-export const label = 'mycluster';
-export const urlPath = '/api/slow';
+const apps = path.resolve(here, '..', 'apps');
 
 const msg = (pattern) => (line) => pattern.test(line.msg ?? '');
 
-export async function start({ port, workers }) {
+export const mycluster = myclusterPeer({ id: 'mycluster', label: 'mycluster', app: 'mycluster', urlPath: '/api/slow' });
+export const myclusterHandler = myclusterPeer({
+  id: 'myclusterHandler',
+  label: 'mycluster (same handler)',
+  app: 'mycluster-handler',
+  urlPath: '/',
+  env: { BENCH_HANDLER: path.join(apps, 'handler.js') },
+});
+
+function myclusterPeer({ id, label, app, urlPath, env = {} }) {
+  return { id, label, urlPath, start: (options) => start({ ...options, app: path.join(apps, app), env }) };
+}
+
+async function start({ port, workers, app, env }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-bench-'));
-  fs.cpSync(app, dir, { recursive: true });
+  fs.cpSync(app, dir, { recursive: true, filter: (source) => path.basename(source) !== 'pids' }); // no pidfiles of a manual run
   fs.mkdirSync(path.join(dir, 'pids'));
   const startedAt = now();
   const master = spawnLogged(process.execPath, [bin, 'start', `--workers=${workers}`], {
     cwd: dir,
-    env: { PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+    env: { ...env, PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
   });
   const workerPidsSeen = () => master.lines.map((line) => line.workerPid).filter(Boolean);
 

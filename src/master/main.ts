@@ -19,7 +19,14 @@ export interface ClusterOptions {
   watch?: boolean;
 }
 
-const HEARTBEAT_MS = 1_000;
+
+/**
+ * Workers heartbeat every sixth of workerTimeout, at most every 5 s: a hang is seen within the timeout, and
+ * an idle master handles few messages (each leaves garbage that refills the heap between collections).
+ */
+export function heartbeatInterval(workerTimeout: number): number {
+  return workerTimeout > 0 ? Math.min(5_000, Math.max(250, Math.round(workerTimeout / 6))) : 5_000;
+}
 
 export function defaultWorkerCount(config: Config): number {
   return config.cluster.workers > 0 ? config.cluster.workers : Math.max(1, os.availableParallelism() - 1);
@@ -58,7 +65,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     pidFolder,
     pidFileMode: config.general.pidFileMode,
     log,
-    fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: HEARTBEAT_MS }),
+    fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) }),
     currentOrigin: currentWorkerOrigin,
     publish: (state) => stateFile.publish(state),
     exit: (code) => {

@@ -14,7 +14,7 @@ import { reopenLogFile } from '../shared/logger';
 import type { RunningApp } from '../runtime/app';
 import { bootApp, bootstrapLogger } from './boot';
 
-const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 1_000;
+const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 5_000;
 process.title = process.env[WORKER_ENV.title] ?? 'mycluster-worker';
 
 let log: Logger = bootstrapLogger(null);
@@ -37,10 +37,12 @@ function startHeartbeat(): void {
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
   // A blocked event loop sends nothing: the master notices the silence and replaces the worker.
-  setInterval(() => {
+  const beat = (): void => {
     send(workerMessage({ type: 'heartbeat', heartbeat: { rss: process.memoryUsage.rss(), loopDelayMs: Math.round(loopDelay.max / 1e6) } }));
     loopDelay.reset();
-  }, heartbeatMs).unref();
+  };
+  beat(); // at once, so `status` shows the RSS without waiting an interval
+  setInterval(beat, heartbeatMs).unref();
 }
 
 function die(what: string, error: unknown): void {
