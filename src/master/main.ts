@@ -19,12 +19,11 @@ export interface ClusterOptions {
   watch?: boolean;
 }
 
-
 /**
  * Workers heartbeat every sixth of workerTimeout, at most every 5 s: a hang is seen within the timeout, and
  * an idle master handles few messages (each leaves garbage that refills the heap between collections).
  */
-export function heartbeatInterval(workerTimeout: number): number {
+function heartbeatInterval(workerTimeout: number): number {
   return workerTimeout > 0 ? Math.min(5_000, Math.max(250, Math.round(workerTimeout / 6))) : 5_000;
 }
 
