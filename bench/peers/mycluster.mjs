@@ -1,7 +1,7 @@
 // mycluster: `bin/mycluster start --workers=N` on a bench app (copied to a temp dir), reloaded with USR2.
-// Everything is read from the master's JSON log lines. Two apps: bench/apps/mycluster serves the 5 ms
-// answer as an action; bench/apps/mycluster-handler serves bench/apps/handler.js, the other peers' own
-// code, through `servers.web.handler`.
+// Everything is read from the master's JSON log lines. Two peers on bench/apps/mycluster: one serves the 5 ms
+// answer as an action; the other sets BENCH_HANDLER, so the app serves bench/apps/handler.js, the other
+// peers' own code, through `servers.web.handler`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ export const mycluster = myclusterPeer({ id: 'mycluster', label: 'mycluster', ap
 export const myclusterHandler = myclusterPeer({
   id: 'myclusterHandler',
   label: 'mycluster (same handler)',
-  app: 'mycluster-handler',
+  app: 'mycluster',
   urlPath: '/',
   env: { BENCH_HANDLER: path.join(apps, 'handler.js') },
 });
