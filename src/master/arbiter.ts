@@ -51,8 +51,14 @@ interface ReloadRun {
   slot: number | null;
   /** Old workers asked to stop; the reload is done when they are gone. */
   retiring: Set<WorkerHandle>;
+  /** When the last old worker was asked to stop. */
+  retiringSince: number;
+  /** Wakes the loop when the next slot may start although an old worker is still draining. */
+  overlapTimer?: NodeJS.Timeout;
 }
 
+/** During a reload, how long the next slot waits for the previous slot's old worker to finish draining. */
+const RETIRE_OVERLAP_MS = 2_000;
 const HEARTBEAT_CHECK_MS = 1_000;
 const HEARTBEAT_PUBLISH_MS = 1_000;
 
@@ -400,13 +406,14 @@ export class Arbiter {
       this.pendingReload = null;
       this.reloadCounter += 1;
       const remaining = slots ?? [...this.slots.keys()].sort((a, b) => a - b);
-      this.reload = { id: this.reloadCounter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set() };
+      this.reload = { id: this.reloadCounter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set(), retiringSince: 0 };
       this.log.info({ reloadId: this.reload.id, reason, slots: remaining }, `rolling reload #${this.reload.id} (${reason}): replacing ${remaining.length} workers one at a time`);
     }
     const reload = this.reload;
     if (!reload) return;
     for (;;) {
       if (reload.slot === null) {
+        if (this.waitForRetiring(reload)) return;
         const next = reload.remaining.shift();
         if (next === undefined) break;
         const slot = this.slots.get(next);
@@ -433,6 +440,7 @@ export class Arbiter {
       writePidfile(this.pidfileOf(slot.number), replacement.pid, this.options.pidFileMode);
       if (old) {
         reload.retiring.add(old);
+        reload.retiringSince = Date.now();
         old.stop(`replaced by pid ${replacement.pid} (reload #${reload.id})`, this.options.cluster.stopTimeout);
       }
       reload.slot = null;
@@ -440,10 +448,27 @@ export class Arbiter {
     if (reload.retiring.size === 0) this.finishReload(true);
   }
 
+  /**
+   * The next replacement boots once the old worker last asked to stop is gone, or RETIRE_OVERLAP_MS after
+   * it was asked: its drain moves its clients to the other workers, and a fork booting meanwhile would take
+   * their CPU. The bound keeps a long drain (a slow request, a long job) from stretching the whole reload.
+   */
+  private waitForRetiring(reload: ReloadRun): boolean {
+    if (reload.retiring.size === 0) return false;
+    const wait = reload.retiringSince + RETIRE_OVERLAP_MS - Date.now();
+    if (wait <= 0) return false;
+    reload.overlapTimer ??= setTimeout(() => {
+      reload.overlapTimer = undefined;
+      this.wakeup();
+    }, wait);
+    return true;
+  }
+
   private finishReload(ok: boolean, failure?: string): void {
     const reload = this.reload;
     if (!reload) return;
     this.reload = null;
+    clearTimeout(reload.overlapTimer);
     // A reload queued meanwhile starts on the next tick.
     if (this.pendingReload) this.wakeup();
     const finishedAt = Date.now();

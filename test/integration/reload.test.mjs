@@ -67,6 +67,44 @@ describe('rolling reload', () => {
     await cluster.kill();
   });
 
+  test("the next slot's replacement starts once the previous slot's old worker has drained and exited", async () => {
+    const dir = copyFixture('http-app');
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
+    await cluster.waitForEquilibrium();
+    const [old1] = slotPids(dir, 2);
+    const from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine(reloadDone, { from });
+    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
+    const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
+    assert.ok(old1Stopped >= 0 && slot2Starting > old1Stopped, events.join('\n'));
+    await cluster.kill();
+  });
+
+  test("an old worker still draining a slow request holds up the next slot's replacement for at most 2 s", async () => {
+    const dir = copyFixture('http-app');
+    const port = await freePort();
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
+    await cluster.waitForEquilibrium();
+    const [old1] = slotPids(dir, 2);
+    // Separate connections, so node:cluster's round robin gives each old worker slow requests in flight;
+    // 3.5 s: longer than the 2 s bound, shorter than the fixture's stopTimeout (5 s).
+    const slow = Array.from({ length: 4 }, () =>
+      fetch(`http://127.0.0.1:${port}/api/slow?ms=3500`, { signal: AbortSignal.timeout(20_000) }).then((response) => response.status),
+    );
+    await sleep(300);
+    const from = cluster.lines.length;
+    process.kill(cluster.pid, 'SIGUSR2');
+    await cluster.waitForLine(reloadDone, { from, timeoutMs: 20_000 });
+    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
+    const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
+    assert.ok(slot2Starting >= 0 && old1Stopped > slot2Starting, events.join('\n'));
+    assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200]);
+    await cluster.kill();
+  });
+
   test('a replacement that fails to boot aborts the reload; the old workers keep serving; the fix then reloads', async () => {
     const dir = copyFixture('http-app');
     const port = await freePort();
