@@ -32,7 +32,7 @@ export async function killAll(pids) {
   return alive;
 }
 
-/** VmRSS of a process, in MB. */
+/** VmRSS of a process, in MiB (2^20 bytes, as ps and top count). */
 export function rssMb(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;

@@ -43,7 +43,7 @@ const SECOND_PASS = [...PLAN].reverse().map(({ adapter }) => ({ adapter, scenari
 
 const METRICS = [
   ['start → all workers ready (ms)¹', (r) => r.startup?.readyMs],
-  ['idle master RSS (MB), 4 s / 30 s after ready', (r) => r.idle && `${r.idle.masterRssMb} / ${r.idle.masterRssLateMb}`],
+  ['idle master RSS (MiB), 4 s / 30 s after ready', (r) => r.idle && `${r.idle.masterRssMb} / ${r.idle.masterRssLateMb}`],
   ['idle master CPU time over 3 s (ms)', (r) => r.idle?.masterCpuMs],
   ['throughput (req/s): first / second pass', (r) => r.throughput && `${r.throughput.rps} / ${r.throughputAgain?.rps ?? '–'}`],
   ['steady p50 / p99 (ms)', (r) => r.throughput && `${r.throughput.p50} / ${r.throughput.p99}`],
