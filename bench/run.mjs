@@ -1,6 +1,7 @@
 // `npm run bench`: the same 5 ms HTTP app under mycluster, PM2 7 (cluster mode), a plain node:cluster
 // master and one plain process, one after the other in one run, with the same load (bench/load.mjs: 50
-// keep-alive connections on loopback, in its own process). Prints a Markdown table (rows: metrics,
+// keep-alive connections on loopback, in its own process); then all of them at once for the interleaved
+// throughput rounds. Prints a Markdown table (rows: metrics,
 // columns: peers) and writes the full results to bench/results/<timestamp>.json. Nothing is asserted.
 //
 // A peer adapter (bench/peers/*.mjs; mycluster.mjs has two) is { id, label, urlPath, start({ port, workers }) }; start resolves
@@ -35,17 +36,20 @@ const PLAN = [
   { adapter: single, scenarios: [throughput] },
 ];
 
+// Throughput compared: every peer up at once, each measured in turn (ROUND_MS after a warm-up), for ROUNDS
+// rounds, the order shifted by one each round. A drift in the machine's load over the run (it is shared)
+// then hits every peer alike, instead of favouring whichever peer ran first.
+const ROUNDS = 5;
+const ROUND_WARMUP_MS = 500;
+const ROUND_MS = 3_000;
+
 // The table's rows: a label and how to read the value from one peer's results.
-// A second throughput pass at the end, peers in reverse order, so a drift in the machine's load over the
-// run does not favour whichever peer ran first.
-const throughputAgain = { name: 'throughputAgain', run: throughput.run };
-const SECOND_PASS = [...PLAN].reverse().map(({ adapter }) => ({ adapter, scenarios: [throughputAgain] }));
 
 const METRICS = [
   ['start → all workers ready (ms)¹', (r) => r.startup?.readyMs],
   ['idle master RSS (MiB), 4 s / 30 s after ready', (r) => r.idle && `${r.idle.masterRssMb} / ${r.idle.masterRssLateMb}`],
   ['idle master CPU time over 3 s (ms)', (r) => r.idle?.masterCpuMs],
-  ['throughput (req/s): first / second pass', (r) => r.throughput && `${r.throughput.rps} / ${r.throughputAgain?.rps ?? '–'}`],
+  [`throughput (req/s): median of ${ROUNDS} interleaved rounds (min–max)`, (r) => r.rounds && `${r.rounds.median} (${r.rounds.min}–${r.rounds.max})`],
   ['steady p50 / p99 (ms)', (r) => r.throughput && `${r.throughput.p50} / ${r.throughput.p99}`],
   ['failed requests, steady', (r) => r.throughput?.failed],
   ['failed requests, 3 reloads (of sent)', (r) => r.reload && `${r.reload.failed} (of ${r.reload.sent})`],
@@ -91,6 +95,42 @@ async function benchPeer({ adapter, scenarios }) {
   } finally {
     if (peer) {
       results.stop = await peer.stop();
+      live.delete(peer);
+    }
+  }
+  return results;
+}
+
+/** Start every peer, then measure their throughput in interleaved rounds (see ROUNDS). */
+async function interleavedThroughput(adapters) {
+  const running = [];
+  const results = {};
+  try {
+    for (const adapter of adapters) {
+      const port = await freePort();
+      log(`${adapter.label}: starting on port ${port} for the interleaved rounds`);
+      const peer = await adapter.start({ port, workers: WORKERS });
+      live.add(peer);
+      running.push({ adapter, peer, url: `http://127.0.0.1:${port}${adapter.urlPath}`, rps: [] });
+    }
+    for (let round = 0; round < ROUNDS; round += 1) {
+      log(`throughput round ${round + 1} of ${ROUNDS}`);
+      for (let index = 0; index < running.length; index += 1) {
+        const entry = running[(index + round) % running.length];
+        const { rps } = await throughput.run({ url: entry.url, warmupMs: ROUND_WARMUP_MS, measureMs: ROUND_MS });
+        entry.rps.push(rps);
+      }
+    }
+    for (const { adapter, rps } of running) {
+      const sorted = [...rps].sort((a, b) => a - b);
+      results[adapter.id] = { rps, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1) };
+    }
+  } catch (error) {
+    log(`interleaved throughput failed: ${error.message}`);
+    for (const { adapter } of running) results[adapter.id] = { error: error.message };
+  } finally {
+    for (const { peer } of running) {
+      await peer.stop();
       live.delete(peer);
     }
   }
@@ -144,7 +184,8 @@ async function main() {
   const startedAt = new Date();
   const peers = {};
   for (const entry of PLAN) peers[entry.adapter.id] = await benchPeer(entry);
-  for (const entry of SECOND_PASS) peers[entry.adapter.id].throughputAgain = (await benchPeer(entry)).throughputAgain;
+  const rounds = await interleavedThroughput(PLAN.map((entry) => entry.adapter));
+  for (const [id, result] of Object.entries(rounds)) peers[id].rounds = result;
   log('tasks: jobs/s under mycluster vs. a bare node-resque MultiWorker; SIGKILL to re-run');
   const tasks = await benchTasks().catch((error) => ({ error: error.message }));
   clearTimeout(watchdog);
@@ -153,7 +194,7 @@ async function main() {
     startedAt: startedAt.toISOString(),
     durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
-    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, reloads: 3, idleSeconds: 3, idleLateReadingSeconds: 30 },
+    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, throughputRounds: { rounds: ROUNDS, warmupMs: ROUND_WARMUP_MS, measureMs: ROUND_MS }, reloads: 3, idleSeconds: 3, idleLateReadingSeconds: 30 },
     peers,
     tasks,
   };

@@ -1,16 +1,17 @@
-// Steady throughput: 50 keep-alive connections for 1 s of warm-up, then 5 s measured.
+// Steady throughput: 50 keep-alive connections for 1 s of warm-up, then 5 s measured (the interleaved
+// rounds of bench/run.mjs measure shorter windows).
 import { startLoad } from '../load.mjs';
 import { now, sleep } from '../lib.mjs';
 
 export const name = 'throughput';
 
-export async function run({ url }) {
+export async function run({ url, warmupMs = 1_000, measureMs = 5_000 }) {
   const load = await startLoad({ url, concurrency: 50 });
   let result;
   try {
-    await sleep(1_000);
+    await sleep(warmupMs);
     const from = now();
-    await sleep(5_000);
+    await sleep(measureMs);
     load.mark('steady', from, now());
   } finally {
     result = await load.stop();
