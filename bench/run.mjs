@@ -1,8 +1,8 @@
 // `npm run bench`: the same 5 ms HTTP app under mycluster, PM2 7 (cluster mode), a plain node:cluster
 // master and one plain process, one after the other in one run, with the same load (bench/load.mjs: 50
 // keep-alive connections on loopback, in its own process); then all of them at once for the interleaved
-// throughput rounds. Prints a Markdown table (rows: metrics,
-// columns: peers) and writes the full results to bench/results/<timestamp>.json. Nothing is asserted.
+// throughput rounds. Prints a Markdown table (rows: metrics, columns: peers) and writes the full results
+// to bench/results/<timestamp>.json. Nothing is asserted.
 //
 // A peer adapter (bench/peers/*.mjs; mycluster.mjs has two) is { id, label, urlPath, start({ port, workers }) }; start resolves
 // { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
@@ -44,7 +44,6 @@ const ROUND_WARMUP_MS = 500;
 const ROUND_MS = 3_000;
 
 // The table's rows: a label and how to read the value from one peer's results.
-
 const METRICS = [
   ['start → all workers ready (ms)¹', (r) => r.startup?.readyMs],
   ['idle master RSS (MiB), 4 s / 30 s after ready', (r) => r.idle && `${r.idle.masterRssMb} / ${r.idle.masterRssLateMb}`],
@@ -58,14 +57,14 @@ const METRICS = [
   ['reload duration (ms, each)²', (r) => r.reload?.durationsMs?.join(', ')],
   ['failed requests, SIGKILL of 1 worker (of sent)', (r) => r.sigkill && `${r.sigkill.failed} (of ${r.sigkill.sent})`],
   ['SIGKILL → new worker listening (ms)³', (r) => r.sigkill?.newWorkerMs],
-  ['processes left after stop⁴', (r) => r.stop?.leftovers?.length],
+  ['processes left after stop⁴', (r) => r.stop && r.stop.leftovers.length + (r.rounds?.leftovers?.length ?? 0)],
 ];
 
 const FOOTNOTES = `
 ¹ from spawning the start command (PM2: \`pm2 start\`, daemon start included) to the last worker ready/listening.
 ² mycluster: its \`rolling reload #N done in X ms\` line; PM2: how long \`pm2 reload\` ran; baseline: its own log line.
 ³ mycluster: the \`worker #k (pid P) ready\` line's time; the others: the app's own "listening" line (PM2: in its log files).
-⁴ still alive after the peer's own stop (mycluster and baseline: SIGTERM; PM2: \`pm2 kill\`), then SIGKILLed by the bench.
+⁴ still alive after the peer's own stop (mycluster and baseline: SIGTERM; PM2: \`pm2 kill\`), then SIGKILLed by the bench; both of its runs (alone, and in the interleaved rounds).
 Reload windows run from the trigger to the end the peer reports; failed requests count the whole load run.`;
 
 const live = new Set(); // started peers not yet stopped: the watchdog and signals stop them
@@ -129,9 +128,10 @@ async function interleavedThroughput(adapters) {
     log(`interleaved throughput failed: ${error.message}`);
     for (const { adapter } of running) results[adapter.id] = { error: error.message };
   } finally {
-    for (const { peer } of running) {
-      await peer.stop();
+    for (const { adapter, peer } of running) {
+      const { leftovers } = await peer.stop();
       live.delete(peer);
+      results[adapter.id] = { ...results[adapter.id], leftovers };
     }
   }
   return results;

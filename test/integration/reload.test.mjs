@@ -21,6 +21,9 @@ function start(dir, args, env) {
 }
 
 
+/** The master's log messages from line `from` on. */
+const messagesSince = (cluster, from) => cluster.lines.slice(from).map((line) => line.msg ?? '');
+
 describe('rolling reload', () => {
   test('zero failed requests under concurrent keep-alive load across 3 USR2 reloads and a HUP', async () => {
     const dir = copyFixture('http-app');
@@ -59,7 +62,7 @@ describe('rolling reload', () => {
     const from = cluster.lines.length;
     process.kill(cluster.pid, 'SIGUSR2');
     await cluster.waitForLine(reloadDone, { from });
-    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const events = messagesSince(cluster, from);
     const ready = events.findIndex((msg) => /worker #1 \(pid \d+\) ready/.test(msg));
     const stopping = events.findIndex((msg) => new RegExp(`stopping: replaced by pid`).test(msg));
     assert.ok(ready >= 0 && stopping > ready, events.join('\n'));
@@ -75,7 +78,7 @@ describe('rolling reload', () => {
     const from = cluster.lines.length;
     process.kill(cluster.pid, 'SIGUSR2');
     await cluster.waitForLine(reloadDone, { from });
-    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const events = messagesSince(cluster, from);
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
     const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
     assert.ok(old1Stopped >= 0 && slot2Starting > old1Stopped, events.join('\n'));
@@ -97,7 +100,7 @@ describe('rolling reload', () => {
     const from = cluster.lines.length;
     process.kill(cluster.pid, 'SIGUSR2');
     await cluster.waitForLine(reloadDone, { from, timeoutMs: 20_000 });
-    const events = cluster.lines.slice(from).map((line) => line.msg ?? '');
+    const events = messagesSince(cluster, from);
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
     const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
     assert.ok(slot2Starting >= 0 && old1Stopped > slot2Starting, events.join('\n'));
