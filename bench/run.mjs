@@ -69,15 +69,29 @@ Reload windows run from the trigger to the end the peer reports; failed requests
 
 const live = new Set(); // started peers not yet stopped: the watchdog and signals stop them
 
+/** Start a peer on a free port; until stopPeer, the watchdog and signals know to stop it. */
+async function startPeer(adapter, purpose = '') {
+  const port = await freePort();
+  log(`${adapter.label}: starting on port ${port}${purpose}`);
+  const peer = await adapter.start({ port, workers: WORKERS });
+  live.add(peer);
+  return { peer, port, url: `http://127.0.0.1:${port}${adapter.urlPath}` };
+}
+
+/** The peer's own stop; resolves what it returns ({ leftovers }). A stop that threw leaves it to stopAll. */
+async function stopPeer(peer) {
+  const stopped = await peer.stop();
+  live.delete(peer);
+  return stopped;
+}
+
 async function benchPeer({ adapter, scenarios }) {
   const results = {};
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}${adapter.urlPath}`;
   let peer;
   try {
-    log(`${adapter.label}: starting on port ${port}`);
-    peer = await adapter.start({ port, workers: WORKERS });
-    live.add(peer);
+    const started = await startPeer(adapter);
+    peer = started.peer;
+    const { port, url } = started;
     results.startup = { readyMs: Math.round(peer.readyMs) };
     for (const scenario of scenarios) {
       log(`${adapter.label}: ${scenario.name}`);
@@ -92,10 +106,7 @@ async function benchPeer({ adapter, scenarios }) {
     results.error = error.message;
     log(`${adapter.label}: ${error.message}`);
   } finally {
-    if (peer) {
-      results.stop = await peer.stop();
-      live.delete(peer);
-    }
+    if (peer) results.stop = await stopPeer(peer);
   }
   return results;
 }
@@ -106,11 +117,8 @@ async function interleavedThroughput(adapters) {
   const results = {};
   try {
     for (const adapter of adapters) {
-      const port = await freePort();
-      log(`${adapter.label}: starting on port ${port} for the interleaved rounds`);
-      const peer = await adapter.start({ port, workers: WORKERS });
-      live.add(peer);
-      running.push({ adapter, peer, url: `http://127.0.0.1:${port}${adapter.urlPath}`, rps: [] });
+      const { peer, url } = await startPeer(adapter, ' for the interleaved rounds');
+      running.push({ adapter, peer, url, rps: [] });
     }
     for (let round = 0; round < ROUNDS; round += 1) {
       log(`throughput round ${round + 1} of ${ROUNDS}`);
@@ -129,8 +137,7 @@ async function interleavedThroughput(adapters) {
     for (const { adapter } of running) results[adapter.id] = { error: error.message };
   } finally {
     for (const { adapter, peer } of running) {
-      const { leftovers } = await peer.stop();
-      live.delete(peer);
+      const { leftovers } = await stopPeer(peer);
       results[adapter.id] = { ...results[adapter.id], leftovers };
     }
   }
