@@ -5,10 +5,12 @@ import type { ClusterConfig } from '../config/types';
 import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerMessage } from '../protocol';
 import { removePidfile, writePidfile } from '../pids';
 import { reopenLogFile } from '../shared/logger';
-import { RestartBackoff } from './backoff';
-import { SignalQueue, type MasterSignal } from './signals';
+import { findHealthProblem } from './health';
+import { RollingReload } from './reload';
+import { SignalQueue, type MasterSignal, type SignalSource } from './signals';
+import { newSlot, type Slot } from './slot';
 import { Spare } from './spare';
-import type { ClusterState, ReloadResult } from './state';
+import { snapshot, type ClusterState } from './state';
 import { WorkerHandle, type WorkerExit } from './worker-handle';
 
 export interface ArbiterOptions {
@@ -25,40 +27,10 @@ export interface ArbiterOptions {
   publish: (state: ClusterState) => void;
   /** Called once, when every worker is gone after a stop. */
   exit: (code: number) => void;
+  /** Where signals come from; the master process's own by default (tests deliver them in-process). */
+  signals?: SignalSource;
 }
 
-interface Slot {
-  readonly number: number;
-  /** The worker serving this slot. */
-  current: WorkerHandle | null;
-  /** Its replacement during a rolling reload, until it is ready. */
-  replacement: WorkerHandle | null;
-  readonly backoff: RestartBackoff;
-  restarts: number;
-  /** Earliest time the next crash restart may start (backoff). */
-  nextStartAt: number;
-  lastExit: WorkerExit | null;
-}
-
-interface ReloadRun {
-  id: number;
-  reason: string;
-  requestedAt: number;
-  startedAt: number;
-  /** Slots still to replace, in order. */
-  remaining: number[];
-  /** The slot whose replacement is booting now. */
-  slot: number | null;
-  /** Old workers asked to stop; the reload is done when they are gone. */
-  retiring: Set<WorkerHandle>;
-  /** When the last old worker was asked to stop. */
-  retiringSince: number;
-  /** Wakes the loop when the next slot may start although an old worker is still draining. */
-  overlapTimer?: NodeJS.Timeout;
-}
-
-/** During a reload, how long the next slot waits for the previous slot's old worker to finish draining. */
-const RETIRE_OVERLAP_MS = 2_000;
 const HEARTBEAT_CHECK_MS = 1_000;
 const HEARTBEAT_PUBLISH_MS = 1_000;
 
@@ -71,12 +43,9 @@ export class Arbiter {
   private readonly slots = new Map<number, Slot>();
   /** Every live worker process: current ones, replacements and old ones draining. */
   private readonly handles = new Set<WorkerHandle>();
-  private readonly signals = new SignalQueue(() => this.wakeup());
-  private reload: ReloadRun | null = null;
+  private readonly signals: SignalQueue;
+  private readonly reload: RollingReload;
   private readonly spare: Spare;
-  private pendingReload: { reason: string; requestedAt: number; slots?: number[] } | null = null;
-  private lastReload: ReloadResult | null = null;
-  private reloadCounter = 0;
   private stopping: { code: number } | null = null;
   private interrupts = 0;
   private everReady = false;
@@ -99,12 +68,16 @@ export class Arbiter {
 
   constructor(private readonly options: ArbiterOptions) {
     this.desired = options.workers;
-    this.spare = new Spare({
-      enabled: options.cluster.spareWorker,
-      fork: () => this.forkHandle(0),
-      currentOrigin: options.currentOrigin,
-      stopTimeout: options.cluster.stopTimeout,
-      wakeup: () => this.wakeup(),
+    this.signals = new SignalQueue(() => this.wakeup(), options.signals);
+    const { stopTimeout } = options.cluster;
+    const wakeup = (): void => this.wakeup();
+    this.spare = new Spare({ enabled: options.cluster.spareWorker, fork: () => this.forkHandle(0), currentOrigin: options.currentOrigin, stopTimeout, wakeup, log: options.log });
+    this.reload = new RollingReload({
+      slots: this.slots,
+      spawn: (slot) => this.spawn(slot),
+      writePidfile: (slot, pid) => this.writeSlotPidfile(slot, pid),
+      stopTimeout,
+      wakeup,
       log: options.log,
     });
   }
@@ -142,6 +115,7 @@ export class Arbiter {
     this.wakeup();
   }
 
+  /** The loop: handle queued signals, then reconcile the workers, move the reload on, and publish. */
   private tick(): void {
     for (const signal of this.signals.drain()) this.signalHandlers[signal]();
     if (this.stopping) {
@@ -150,10 +124,10 @@ export class Arbiter {
       return;
     }
     this.manageWorkers();
-    this.advanceReload();
+    this.reload.advance();
     this.checkEquilibrium();
     // A reload's first replacement takes the spare; the next spare waits for the cluster to be at rest.
-    this.spare.maintain(this.inEquilibrium && !this.reload && !this.pendingReload);
+    this.spare.maintain(this.inEquilibrium && !this.reload.busy);
     this.publish();
   }
 
@@ -174,17 +148,13 @@ export class Arbiter {
     if (this.stopping) return;
     this.stopping = { code };
     this.log.info({ reason }, `stopping cluster (${reason}): draining ${this.handles.size} workers`);
-    if (this.reload) this.finishReload(false, `cluster stopping (${reason})`);
-    this.pendingReload = null;
+    this.reload.cancel(`cluster stopping (${reason})`);
     clearTimeout(this.wakeupTimer);
     for (const handle of this.handles) handle.stop('cluster stopping', this.options.cluster.stopTimeout);
   }
 
   private requestReload(reason: string, slots?: number[]): void {
-    if (this.stopping) return;
-    // During a reload, this queues one more to run after it, however many signals arrive meanwhile.
-    if (this.reload || this.pendingReload) this.log.info({ reason }, 'reload requested during a reload: queued to run after it');
-    this.pendingReload = { reason, requestedAt: Date.now(), slots };
+    if (!this.stopping) this.reload.request(reason, slots);
   }
 
   private scale(delta: number): void {
@@ -223,10 +193,7 @@ export class Arbiter {
       if (slot.number <= this.desired) continue;
       this.slots.delete(slot.number);
       for (const handle of [slot.current, slot.replacement]) handle?.stop('scaled down', this.options.cluster.stopTimeout);
-      if (this.reload) {
-        this.reload.remaining = this.reload.remaining.filter((number) => number !== slot.number);
-        if (this.reload.slot === slot.number) this.reload.slot = null;
-      }
+      this.reload.slotRemoved(slot.number);
     }
     if (nextWake !== Infinity) {
       clearTimeout(this.wakeupTimer);
@@ -237,15 +204,7 @@ export class Arbiter {
   private slotFor(number: number): Slot {
     let slot = this.slots.get(number);
     if (!slot) {
-      slot = {
-        number,
-        current: null,
-        replacement: null,
-        backoff: new RestartBackoff(this.options.cluster.restartBackoff),
-        restarts: 0,
-        nextStartAt: 0,
-        lastExit: null,
-      };
+      slot = newSlot(number, this.options.cluster.restartBackoff);
       this.slots.set(number, slot);
     }
     return slot;
@@ -255,15 +214,17 @@ export class Arbiter {
     return path.join(this.options.pidFolder, `${this.options.cluster.workerTitlePrefix}${slot}`);
   }
 
+  private writeSlotPidfile(slot: number, pid: number): void {
+    writePidfile(this.pidfileOf(slot), pid, this.options.pidFileMode);
+  }
+
   /** A worker for the slot: the spare when one is standing by (a boot of milliseconds), else a fresh fork. */
   private spawn(slot: Slot): WorkerHandle {
     const handle = this.spare.take(slot.number, `${this.options.cluster.workerTitlePrefix}${slot.number}`) ?? this.forkHandle(slot.number);
     this.inEquilibrium = false;
     this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
-    if (!slot.current) writePidfile(this.pidfileOf(slot.number), handle.pid, this.options.pidFileMode);
-    handle.readyTimer = setTimeout(() => {
-      if (handle.state === 'starting') handle.kill(`not ready within readyTimeout (${this.options.cluster.readyTimeout} ms)`);
-    }, this.options.cluster.readyTimeout);
+    if (!slot.current) this.writeSlotPidfile(slot.number, handle.pid);
+    handle.startReadyTimer(this.options.cluster.readyTimeout);
     return handle;
   }
 
@@ -278,45 +239,38 @@ export class Arbiter {
       if (isWorkerMessage(message)) this.onMessage(handle, message);
     });
     worker.on('error', (error) => this.log.warn({ workerSlot: handle.slot, err: error }, 'worker IPC error'));
-    worker.once('exit', (code: number | null, signal: string | null) => {
-      clearTimeout(handle.readyTimer);
-      this.reap(handle, code, signal);
-    });
+    worker.once('exit', (code: number | null, signal: string | null) => this.reap(handle, code, signal));
     return handle;
   }
 
   private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
-    handle.lastHeartbeatAt = Date.now();
+    handle.heard();
     switch (message.type) {
       case 'ready':
-        if (handle.state !== 'starting') return;
-        handle.state = 'ready';
-        handle.readyAt = Date.now();
+        if (!handle.markReady()) return;
         this.everReady = true;
         this.log.info(
-          { workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.readyAt - handle.startedAt },
+          { workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs },
           `worker #${handle.slot} (pid ${handle.pid}) ready`,
         );
-        if (this.slots.get(handle.slot)?.current === handle) {
-          writePidfile(this.pidfileOf(handle.slot), handle.pid, this.options.pidFileMode);
-        }
+        if (this.slots.get(handle.slot)?.current === handle) this.writeSlotPidfile(handle.slot, handle.pid);
         break;
       case 'heartbeat':
-        handle.heartbeat = message.heartbeat;
-        this.guardMemory(handle);
+        handle.recordHeartbeat(message.heartbeat);
+        this.checkHealth(handle);
         // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
         this.publishSoon();
         return;
       case 'spare-ready':
-        handle.standingBy = true;
+        handle.markStandingBy();
         this.publishSoon();
         return;
       case 'boot-failed':
       case 'fatal':
-        handle.lastError = message.error;
+        handle.recordError(message.error);
         break;
       case 'stopping':
-        handle.state = 'stopping';
+        handle.markStopping();
         break;
     }
     this.wakeup();
@@ -325,26 +279,24 @@ export class Arbiter {
   /** A worker process ended: update its slot, log why, and schedule what replaces it. */
   private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
     this.handles.delete(handle);
+    const { exit, bootFailed } = handle.exited(code, signal);
     if (handle.slot === 0) {
       this.spare.exited(handle, code, signal, this.stopping !== null);
       this.wakeup();
       return;
     }
     this.inEquilibrium = false;
-    // Never ready, and did not exit cleanly (EXIT_BOOT_FAILED, a crash, or killed by the readyTimeout).
-    const bootFailed = handle.readyAt === null && (code !== 0 || handle.killReason !== null);
-    const exit = handle.exited(code, signal, bootFailed);
     const details = { workerSlot: handle.slot, workerPid: handle.pid, code, signal, reason: exit.reason, lastError: exit.lastError };
     removePidfile(this.pidfileOf(handle.slot), handle.pid);
     const slot = this.slots.get(handle.slot);
-    this.reload?.retiring.delete(handle);
+    this.reload.exited(handle);
 
     if (this.stopping || (handle.stopReason !== null && handle.killReason === null)) {
       this.log.info(details, `worker #${handle.slot} (pid ${handle.pid}) stopped: ${exit.reason}`);
     } else if (slot && slot.replacement === handle) {
       slot.replacement = null;
       this.log.error(details, `replacement worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describe(exit)}`);
-      if (this.reload?.slot === slot.number) this.finishReload(false, `worker #${slot.number} failed to boot: ${describe(exit)}`);
+      this.reload.replacementFailed(slot.number, `worker #${slot.number} failed to boot: ${describe(exit)}`);
     } else if (slot && slot.current === handle) {
       slot.current = null;
       slot.lastExit = exit;
@@ -376,7 +328,7 @@ export class Arbiter {
     const now = Date.now();
     for (const handle of this.handles) {
       if (handle.state !== 'ready' || handle.killReason) continue;
-      const silentFor = now - handle.lastHeartbeatAt;
+      const silentFor = handle.silentFor(now);
       if (silentFor > timeout) {
         this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`);
         handle.kill(`hung: no heartbeat for ${silentFor} ms`);
@@ -384,109 +336,17 @@ export class Arbiter {
     }
   }
 
-  /** A worker above maxMemory is replaced like a one-slot rolling reload: its successor is ready first. */
-  private guardMemory(handle: WorkerHandle): void {
-    const limit = this.options.cluster.maxMemory;
-    if (limit <= 0 || !handle.heartbeat || handle.heartbeat.rss <= limit) return;
-    const slot = this.slots.get(handle.slot);
-    if (!slot || slot.current !== handle || handle.state !== 'ready' || this.reload || this.pendingReload || this.stopping) return;
+  /** A serving worker whose heartbeat shows a problem (e.g. above maxMemory) is replaced, its successor ready first. */
+  private checkHealth(handle: WorkerHandle): void {
+    const problem = handle.heartbeat && findHealthProblem(handle.heartbeat, this.options.cluster);
+    if (!problem) return;
+    if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
     this.log.warn(
-      { workerSlot: handle.slot, workerPid: handle.pid, rss: handle.heartbeat.rss, maxMemory: limit },
-      `worker #${handle.slot} (pid ${handle.pid}) uses ${handle.heartbeat.rss} bytes, above maxMemory ${limit}: replacing it`,
+      { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
+      `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
     );
-    this.pendingReload = { reason: 'maxMemory', requestedAt: Date.now(), slots: [handle.slot] };
+    this.requestReload(problem.reason, [handle.slot]);
     this.wakeup();
-  }
-
-  // ---- rolling reload ------------------------------------------------------------------------
-
-  private advanceReload(): void {
-    if (!this.reload && this.pendingReload) {
-      const { reason, requestedAt, slots } = this.pendingReload;
-      this.pendingReload = null;
-      this.reloadCounter += 1;
-      const remaining = slots ?? [...this.slots.keys()].sort((a, b) => a - b);
-      this.reload = { id: this.reloadCounter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set(), retiringSince: 0 };
-      this.log.info({ reloadId: this.reload.id, reason, slots: remaining }, `rolling reload #${this.reload.id} (${reason}): replacing ${remaining.length} workers one at a time`);
-    }
-    const reload = this.reload;
-    if (!reload) return;
-    for (;;) {
-      if (reload.slot === null) {
-        if (this.waitForRetiring(reload)) return;
-        const next = reload.remaining.shift();
-        if (next === undefined) break;
-        const slot = this.slots.get(next);
-        if (!slot) continue;
-        if (!slot.current) {
-          // Waiting out a crash backoff (perhaps the old code did not boot): start it now, from the new code.
-          slot.nextStartAt = 0;
-          this.wakeup();
-          continue;
-        }
-        slot.replacement = this.spawn(slot);
-        reload.slot = next;
-      }
-      const slot = this.slots.get(reload.slot);
-      const replacement = slot?.replacement;
-      if (!slot || !replacement) {
-        reload.slot = null;
-        continue;
-      }
-      if (replacement.state !== 'ready') return;
-      const old = slot.current;
-      slot.current = replacement;
-      slot.replacement = null;
-      writePidfile(this.pidfileOf(slot.number), replacement.pid, this.options.pidFileMode);
-      if (old) {
-        reload.retiring.add(old);
-        reload.retiringSince = Date.now();
-        old.stop(`replaced by pid ${replacement.pid} (reload #${reload.id})`, this.options.cluster.stopTimeout);
-      }
-      reload.slot = null;
-    }
-    if (reload.retiring.size === 0) this.finishReload(true);
-  }
-
-  /**
-   * The next replacement boots once the old worker last asked to stop is gone, or RETIRE_OVERLAP_MS after
-   * it was asked: its drain moves its clients to the other workers, and a fork booting meanwhile would take
-   * their CPU. The bound keeps a long drain (a slow request, a long job) from stretching the whole reload.
-   */
-  private waitForRetiring(reload: ReloadRun): boolean {
-    if (reload.retiring.size === 0) return false;
-    const wait = reload.retiringSince + RETIRE_OVERLAP_MS - Date.now();
-    if (wait <= 0) return false;
-    reload.overlapTimer ??= setTimeout(() => {
-      reload.overlapTimer = undefined;
-      this.wakeup();
-    }, wait);
-    return true;
-  }
-
-  private finishReload(ok: boolean, failure?: string): void {
-    const reload = this.reload;
-    if (!reload) return;
-    this.reload = null;
-    clearTimeout(reload.overlapTimer);
-    // A reload queued meanwhile starts on the next tick.
-    if (this.pendingReload) this.wakeup();
-    const finishedAt = Date.now();
-    this.lastReload = { id: reload.id, reason: reload.reason, ok, error: failure, requestedAt: reload.requestedAt, startedAt: reload.startedAt, finishedAt };
-    if (ok) {
-      this.log.info({ reloadId: reload.id, durationMs: finishedAt - reload.startedAt }, `rolling reload #${reload.id} done in ${finishedAt - reload.startedAt} ms`);
-      return;
-    }
-    // The replacement that failed is gone; the old workers keep serving.
-    for (const number of [reload.slot, ...reload.remaining]) {
-      const slot = number === null ? undefined : this.slots.get(number);
-      const replacement = slot?.replacement;
-      if (slot && replacement) {
-        slot.replacement = null;
-        replacement.kill('reload aborted');
-      }
-    }
-    this.log.error({ reloadId: reload.id, error: failure }, `rolling reload #${reload.id} aborted: ${failure}; the old workers keep serving`);
   }
 
   private checkEquilibrium(): void {
@@ -495,7 +355,7 @@ export class Arbiter {
       const slot = this.slots.get(number);
       if (!slot?.current || slot.current.state !== 'ready' || slot.replacement) return;
     }
-    if (this.reload) return;
+    if (this.reload.running) return;
     this.inEquilibrium = true;
     this.log.info({ workers: this.desired }, `cluster equilibrium state reached with ${this.desired} workers`);
   }
@@ -516,38 +376,16 @@ export class Arbiter {
   }
 
   snapshot(): ClusterState {
-    const now = Date.now();
-    const slots = [...this.slots.values()].sort((a, b) => a.number - b.number);
-    const describeHandle = (handle: WorkerHandle) => ({
-      pid: handle.pid,
-      state: handle.state,
-      startedAt: handle.startedAt,
-      uptimeMs: now - handle.startedAt,
-      rss: handle.heartbeat?.rss ?? null,
-    });
-    return {
-      master: { pid: process.pid, startedAt: this.startedAt, uptimeMs: now - this.startedAt },
+    return snapshot({
+      master: { pid: process.pid, startedAt: this.startedAt },
       desiredWorkers: this.desired,
       stopping: this.stopping !== null,
       equilibrium: this.inEquilibrium,
-      reload: this.reload
-        ? { id: this.reload.id, reason: this.reload.reason, startedAt: this.reload.startedAt, slot: this.reload.slot, remaining: [...this.reload.remaining] }
-        : null,
-      reloadQueued: this.pendingReload !== null,
-      lastReload: this.lastReload,
-      slots: slots.map((slot) => ({
-        slot: slot.number,
-        worker: slot.current ? describeHandle(slot.current) : null,
-        replacement: slot.replacement ? describeHandle(slot.replacement) : null,
-        restarts: slot.restarts,
-        lastExit: slot.lastExit,
-      })),
-      spare: this.spare.current ? { pid: this.spare.current.pid, startedAt: this.spare.current.startedAt, standingBy: this.spare.current.standingBy } : null,
-      draining: [...this.handles]
-        .filter((handle) => handle.slot !== 0 && this.slots.get(handle.slot)?.current !== handle && this.slots.get(handle.slot)?.replacement !== handle)
-        .map((handle) => ({ slot: handle.slot, ...describeHandle(handle) })),
-      updatedAt: now,
-    };
+      reload: this.reload.summary(),
+      slots: this.slots.values(),
+      spare: this.spare.current,
+      handles: this.handles,
+    });
   }
 
   private publish(): void {

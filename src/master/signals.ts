@@ -5,26 +5,40 @@
 export const MASTER_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
 export type MasterSignal = (typeof MASTER_SIGNALS)[number];
 
+/** Where signals come from: subscribe a listener, get back the unsubscribe. */
+export type SignalSource = (listener: (signal: MasterSignal) => void) => () => void;
+
+/** The master process's own signals. */
+export const processSignals: SignalSource = (listener) => {
+  const handlers = MASTER_SIGNALS.map((signal) => {
+    const handler = (): void => listener(signal);
+    process.on(signal, handler);
+    return { signal, handler };
+  });
+  return () => {
+    for (const { signal, handler } of handlers) process.removeListener(signal, handler);
+  };
+};
+
 export class SignalQueue {
   private readonly queue: MasterSignal[] = [];
-  private readonly listeners = new Map<MasterSignal, () => void>();
+  private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly wakeup: () => void) {}
+  constructor(
+    private readonly wakeup: () => void,
+    private readonly source: SignalSource = processSignals,
+  ) {}
 
   install(): void {
-    for (const signal of MASTER_SIGNALS) {
-      const listener = (): void => {
-        this.queue.push(signal);
-        this.wakeup();
-      };
-      this.listeners.set(signal, listener);
-      process.on(signal, listener);
-    }
+    this.unsubscribe = this.source((signal) => {
+      this.queue.push(signal);
+      this.wakeup();
+    });
   }
 
   uninstall(): void {
-    for (const [signal, listener] of this.listeners) process.removeListener(signal, listener);
-    this.listeners.clear();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Take every queued signal, oldest first. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { WorkerExit, WorkerState } from './worker-handle';
+import type { Slot } from './slot';
+import type { WorkerExit, WorkerHandle, WorkerState } from './worker-handle';
 
 /** What the master publishes in `<pid folder>/cluster_state.json` for `mycluster status` and `reload`. */
 export interface ClusterState {
@@ -41,6 +42,50 @@ export interface ReloadResult {
   requestedAt: number;
   startedAt: number;
   finishedAt: number;
+}
+
+/** What the arbiter knows, for `snapshot`. */
+export interface ClusterView {
+  master: { pid: number; startedAt: number };
+  desiredWorkers: number;
+  stopping: boolean;
+  equilibrium: boolean;
+  reload: Pick<ClusterState, 'reload' | 'reloadQueued' | 'lastReload'>;
+  slots: Iterable<Slot>;
+  spare: WorkerHandle | null;
+  /** Every live worker process (current ones, replacements, spare, draining). */
+  handles: Iterable<WorkerHandle>;
+}
+
+export function snapshot(view: ClusterView, now = Date.now()): ClusterState {
+  const slots = [...view.slots].sort((a, b) => a.number - b.number);
+  const bySlot = new Map(slots.map((slot) => [slot.number, slot]));
+  const describeHandle = (handle: WorkerHandle): WorkerSummary => ({
+    pid: handle.pid,
+    state: handle.state,
+    startedAt: handle.startedAt,
+    uptimeMs: now - handle.startedAt,
+    rss: handle.heartbeat?.rss ?? null,
+  });
+  const isDraining = (handle: WorkerHandle): boolean =>
+    handle.slot !== 0 && bySlot.get(handle.slot)?.current !== handle && bySlot.get(handle.slot)?.replacement !== handle;
+  return {
+    master: { pid: view.master.pid, startedAt: view.master.startedAt, uptimeMs: now - view.master.startedAt },
+    desiredWorkers: view.desiredWorkers,
+    stopping: view.stopping,
+    equilibrium: view.equilibrium,
+    ...view.reload,
+    slots: slots.map((slot) => ({
+      slot: slot.number,
+      worker: slot.current ? describeHandle(slot.current) : null,
+      replacement: slot.replacement ? describeHandle(slot.replacement) : null,
+      restarts: slot.restarts,
+      lastExit: slot.lastExit,
+    })),
+    spare: view.spare ? { pid: view.spare.pid, startedAt: view.spare.startedAt, standingBy: view.spare.standingBy } : null,
+    draining: [...view.handles].filter(isDraining).map((handle) => ({ slot: handle.slot, ...describeHandle(handle) })),
+    updatedAt: now,
+  };
 }
 
 export const STATE_FILE = 'cluster_state.json';
