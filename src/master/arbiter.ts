@@ -11,7 +11,7 @@ import { SignalQueue, type MasterSignal, type SignalSource } from './signals';
 import { newSlot, type Slot } from './slot';
 import { Spare } from './spare';
 import { snapshot, type ClusterState } from './state';
-import { WorkerHandle, type WorkerExit } from './worker-handle';
+import { describeExit, WorkerHandle, type WorkerExit } from './worker-handle';
 
 export interface ArbiterOptions {
   workers: number;
@@ -68,9 +68,9 @@ export class Arbiter {
 
   constructor(private readonly options: ArbiterOptions) {
     this.desired = options.workers;
-    this.signals = new SignalQueue(() => this.wakeup(), options.signals);
     const { stopTimeout } = options.cluster;
     const wakeup = (): void => this.wakeup();
+    this.signals = new SignalQueue(wakeup, options.signals);
     this.spare = new Spare({ enabled: options.cluster.spareWorker, fork: () => this.forkHandle(0), currentOrigin: options.currentOrigin, stopTimeout, wakeup, log: options.log });
     this.reload = new RollingReload({
       slots: this.slots,
@@ -174,7 +174,124 @@ export class Arbiter {
     for (const handle of this.handles) handle.sendReopenLogs();
   }
 
-  // ---- workers -------------------------------------------------------------------------------
+  // ---- worker events: messages, exits, hung and unhealthy workers ----------------------------
+
+  private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
+    handle.heard();
+    switch (message.type) {
+      case 'ready':
+        if (!handle.markReady()) return;
+        this.everReady = true;
+        this.log.info(
+          { workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs },
+          `worker #${handle.slot} (pid ${handle.pid}) ready`,
+        );
+        if (this.slots.get(handle.slot)?.current === handle) this.writeSlotPidfile(handle.slot, handle.pid);
+        break;
+      case 'heartbeat':
+        handle.recordHeartbeat(message.heartbeat);
+        this.checkHealth(handle);
+        // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
+        this.publishSoon();
+        return;
+      case 'spare-ready':
+        handle.markStandingBy();
+        this.publishSoon();
+        return;
+      case 'boot-failed':
+      case 'fatal':
+        handle.recordError(message.error);
+        break;
+      case 'stopping':
+        handle.markStopping();
+        break;
+    }
+    this.wakeup();
+  }
+
+  /** A worker process ended: update its slot, log why, and schedule what replaces it. */
+  private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
+    this.handles.delete(handle);
+    const { exit, bootFailed } = handle.exited(code, signal);
+    if (handle.slot === 0) {
+      this.spare.exited(handle, code, signal, this.stopping !== null);
+      this.wakeup();
+      return;
+    }
+    this.inEquilibrium = false;
+    removePidfile(this.pidfileOf(handle.slot), handle.pid);
+    const slot = this.slots.get(handle.slot);
+    this.reload.exited(handle);
+
+    const details = exitDetails(handle, exit);
+    if (this.stopping || (handle.stopReason !== null && handle.killReason === null)) {
+      this.log.info(details, `worker #${handle.slot} (pid ${handle.pid}) stopped: ${exit.reason}`);
+    } else if (slot && slot.replacement === handle) {
+      slot.replacement = null;
+      this.log.error(details, `replacement worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describeExit(exit)}`);
+      this.reload.replacementFailed(slot.number, `worker #${slot.number} failed to boot: ${describeExit(exit)}`);
+    } else if (slot && slot.current === handle) {
+      this.servingWorkerDied(slot, handle, exit, bootFailed);
+    } else {
+      this.log.info(details, `worker #${handle.slot} (pid ${handle.pid}) exited: ${exit.reason}`);
+    }
+    this.wakeup();
+  }
+
+  /**
+   * The worker serving a slot died unasked. A boot failure before any worker was ever ready stops the cluster;
+   * EXIT_BOOT_FAILED is retried at the backoff's cap (a bad deploy must not restart-loop); a crash after the
+   * slot's backoff.
+   */
+  private servingWorkerDied(slot: Slot, handle: WorkerHandle, exit: WorkerExit, bootFailed: boolean): void {
+    slot.current = null;
+    slot.lastExit = exit;
+    slot.restarts += 1;
+    const details = exitDetails(handle, exit);
+    if (bootFailed && !this.everReady) {
+      this.log.fatal(details, `worker #${handle.slot} failed to boot: ${describeExit(exit)}; stopping the cluster`);
+      this.beginStop('boot failure', 1);
+    } else if (exit.code === EXIT_BOOT_FAILED) {
+      const delay = slot.backoff.maxDelay();
+      slot.nextStartAt = Date.now() + delay;
+      this.log.error({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describeExit(exit)}; retrying in ${delay} ms (fix the code, then reload)`);
+    } else {
+      const delay = slot.backoff.nextDelay(handle.uptimeMs);
+      slot.nextStartAt = Date.now() + delay;
+      const level = handle.killReason ? 'warn' : 'error';
+      this.log[level]({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) ${describeExit(exit)}; restarting in ${delay} ms`);
+    }
+  }
+
+  /** Kill workers whose event loop has not answered for workerTimeout ms; the crash path replaces them. */
+  private murderHungWorkers(): void {
+    const timeout = this.options.cluster.workerTimeout;
+    if (timeout <= 0 || this.stopping) return;
+    const now = Date.now();
+    for (const handle of this.handles) {
+      if (handle.state !== 'ready' || handle.killReason) continue;
+      const silentFor = handle.silentFor(now);
+      if (silentFor > timeout) {
+        this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`);
+        handle.kill(`hung: no heartbeat for ${silentFor} ms`);
+      }
+    }
+  }
+
+  /** A serving worker whose heartbeat shows a problem (e.g. above maxMemory) is replaced, its successor ready first. */
+  private checkHealth(handle: WorkerHandle): void {
+    const problem = handle.heartbeat && findHealthProblem(handle.heartbeat, this.options.cluster);
+    if (!problem) return;
+    if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
+    this.log.warn(
+      { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
+      `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
+    );
+    this.requestReload(problem.reason, [handle.slot]);
+    this.wakeup();
+  }
+
+  // ---- reconcile: one worker per slot --------------------------------------------------------
 
   /** Reconcile: one worker per slot 1..desired (respecting crash backoff); slots above desired go. */
   private manageWorkers(): void {
@@ -243,112 +360,6 @@ export class Arbiter {
     return handle;
   }
 
-  private onMessage(handle: WorkerHandle, message: WorkerMessage): void {
-    handle.heard();
-    switch (message.type) {
-      case 'ready':
-        if (!handle.markReady()) return;
-        this.everReady = true;
-        this.log.info(
-          { workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs },
-          `worker #${handle.slot} (pid ${handle.pid}) ready`,
-        );
-        if (this.slots.get(handle.slot)?.current === handle) this.writeSlotPidfile(handle.slot, handle.pid);
-        break;
-      case 'heartbeat':
-        handle.recordHeartbeat(message.heartbeat);
-        this.checkHealth(handle);
-        // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
-        this.publishSoon();
-        return;
-      case 'spare-ready':
-        handle.markStandingBy();
-        this.publishSoon();
-        return;
-      case 'boot-failed':
-      case 'fatal':
-        handle.recordError(message.error);
-        break;
-      case 'stopping':
-        handle.markStopping();
-        break;
-    }
-    this.wakeup();
-  }
-
-  /** A worker process ended: update its slot, log why, and schedule what replaces it. */
-  private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
-    this.handles.delete(handle);
-    const { exit, bootFailed } = handle.exited(code, signal);
-    if (handle.slot === 0) {
-      this.spare.exited(handle, code, signal, this.stopping !== null);
-      this.wakeup();
-      return;
-    }
-    this.inEquilibrium = false;
-    const details = { workerSlot: handle.slot, workerPid: handle.pid, code, signal, reason: exit.reason, lastError: exit.lastError };
-    removePidfile(this.pidfileOf(handle.slot), handle.pid);
-    const slot = this.slots.get(handle.slot);
-    this.reload.exited(handle);
-
-    if (this.stopping || (handle.stopReason !== null && handle.killReason === null)) {
-      this.log.info(details, `worker #${handle.slot} (pid ${handle.pid}) stopped: ${exit.reason}`);
-    } else if (slot && slot.replacement === handle) {
-      slot.replacement = null;
-      this.log.error(details, `replacement worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describe(exit)}`);
-      this.reload.replacementFailed(slot.number, `worker #${slot.number} failed to boot: ${describe(exit)}`);
-    } else if (slot && slot.current === handle) {
-      slot.current = null;
-      slot.lastExit = exit;
-      slot.restarts += 1;
-      if (bootFailed && !this.everReady) {
-        this.log.fatal(details, `worker #${handle.slot} failed to boot: ${describe(exit)}; stopping the cluster`);
-        this.beginStop('boot failure', 1);
-      } else if (code === EXIT_BOOT_FAILED) {
-        // The code on disk does not boot: retrying fast would only spin. Retry at the backoff's cap until fixed.
-        const delay = slot.backoff.maxDelay();
-        slot.nextStartAt = Date.now() + delay;
-        this.log.error({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describe(exit)}; retrying in ${delay} ms (fix the code, then reload)`);
-      } else {
-        const delay = slot.backoff.nextDelay(handle.uptimeMs);
-        slot.nextStartAt = Date.now() + delay;
-        const level = handle.killReason ? 'warn' : 'error';
-        this.log[level]({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) ${describe(exit)}; restarting in ${delay} ms`);
-      }
-    } else {
-      this.log.info(details, `worker #${handle.slot} (pid ${handle.pid}) exited: ${exit.reason}`);
-    }
-    this.wakeup();
-  }
-
-  /** Kill workers whose event loop has not answered for workerTimeout ms; the crash path replaces them. */
-  private murderHungWorkers(): void {
-    const timeout = this.options.cluster.workerTimeout;
-    if (timeout <= 0 || this.stopping) return;
-    const now = Date.now();
-    for (const handle of this.handles) {
-      if (handle.state !== 'ready' || handle.killReason) continue;
-      const silentFor = handle.silentFor(now);
-      if (silentFor > timeout) {
-        this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`);
-        handle.kill(`hung: no heartbeat for ${silentFor} ms`);
-      }
-    }
-  }
-
-  /** A serving worker whose heartbeat shows a problem (e.g. above maxMemory) is replaced, its successor ready first. */
-  private checkHealth(handle: WorkerHandle): void {
-    const problem = handle.heartbeat && findHealthProblem(handle.heartbeat, this.options.cluster);
-    if (!problem) return;
-    if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
-    this.log.warn(
-      { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
-      `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
-    );
-    this.requestReload(problem.reason, [handle.slot]);
-    this.wakeup();
-  }
-
   private checkEquilibrium(): void {
     if (this.inEquilibrium) return;
     for (let number = 1; number <= this.desired; number += 1) {
@@ -400,6 +411,7 @@ export class Arbiter {
   }
 }
 
-function describe(exit: WorkerExit): string {
-  return exit.lastError ? `${exit.reason} (${exit.lastError})` : exit.reason;
+/** The log fields of a worker's exit. */
+function exitDetails(handle: WorkerHandle, exit: WorkerExit) {
+  return { workerSlot: handle.slot, workerPid: handle.pid, code: exit.code, signal: exit.signal, reason: exit.reason, lastError: exit.lastError };
 }

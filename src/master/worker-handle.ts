@@ -14,6 +14,11 @@ export interface WorkerExit {
   lastError?: string;
 }
 
+/** The exit's reason, with the worker's last error if it reported one. */
+export function describeExit(exit: WorkerExit): string {
+  return exit.lastError ? `${exit.reason} (${exit.lastError})` : exit.reason;
+}
+
 /**
  * The master's view of one worker process: its slot, its state and its timers. Runs no app code. Its state
  * changes only through its own methods (as Puma's worker handle); the arbiter asks, never sets.
