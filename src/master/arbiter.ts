@@ -2,7 +2,7 @@ import type { Worker } from 'node:cluster';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
-import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerMessage } from '../protocol';
+import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
 import { removePidfile, writePidfile } from '../pids';
 import { reopenLogFile } from '../shared/logger';
 import { findHealthProblem } from './health';
@@ -190,7 +190,7 @@ export class Arbiter {
         break;
       case 'heartbeat':
         handle.recordHeartbeat(message.heartbeat);
-        this.checkHealth(handle);
+        this.checkHealth(handle, message.heartbeat);
         // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
         this.publishSoon();
         return;
@@ -279,8 +279,8 @@ export class Arbiter {
   }
 
   /** A serving worker whose heartbeat shows a problem (e.g. above maxMemory) is replaced, its successor ready first. */
-  private checkHealth(handle: WorkerHandle): void {
-    const problem = handle.heartbeat && findHealthProblem(handle.heartbeat, this.options.cluster);
+  private checkHealth(handle: WorkerHandle, heartbeat: WorkerHeartbeat): void {
+    const problem = findHealthProblem(heartbeat, this.options.cluster);
     if (!problem) return;
     if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
     this.log.warn(
