@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { formatQueuesJson, formatQueuesTable, queuesReport } from '../../dist/commands/queues.js';
 import { startChild } from '../helpers/child.mjs';
-import { freePort, startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
+import { startRedis } from '../helpers/redis.mjs';
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 test('reports queues, growth between two samples, processors and their jobs, failed, delayed, leader and memory', async () => {
   const redisServer = await startRedis(['--maxmemory', '100mb']);
