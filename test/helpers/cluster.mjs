@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitFor } from './wait.mjs';
+import { sleep, waitFor, within } from './wait.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
@@ -132,16 +132,8 @@ export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
         check();
       });
     },
-    async waitForExit(timeoutMs = 20_000) {
-      let timer;
-      const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([exited, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+    waitForExit(timeoutMs = 20_000) {
+      return within(timeoutMs, `the exit of pid ${child.pid}`, exited);
     },
     /** Every pid this process ever logged (a cluster's master and workers). */
     knownPids() {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { childPids, isAlive, repoRoot, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
 import { freePort, tcpProbe } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
@@ -95,7 +95,7 @@ async function startNginx({ tmp, configFile, port }) {
     const pids = new Set([child.pid, ...childPids(child.pid)]);
     if (exited === null) {
       child.kill('SIGQUIT');
-      const quit = await Promise.race([exit.then(() => true), sleep(5_000).then(() => false)]);
+      const quit = await within(5_000, 'nginx to quit', exit).then(() => true, () => false);
       if (!quit) child.kill('SIGKILL');
     }
     for (const pid of pids) {
