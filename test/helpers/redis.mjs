@@ -1,6 +1,7 @@
 // Real redis-server processes for tests: each on a free port, no persistence, stopped by pid.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { freePort, tcpProbe } from './net.mjs';
 import { waitFor } from './wait.mjs';
@@ -60,19 +61,21 @@ async function stopChild(child, timeoutMs = 5_000) {
 }
 
 /**
- * Start a redis-server on a free port (or `options.port`), without persistence.
- * Returns { port, url, pid, stop(), restart(), kill() }: stop/restart wait for the process; restart keeps the port
- * (the data is gone: no persistence).
+ * Start a redis-server on a free port (or `options.port`), without persistence, in its own temp folder (unless
+ * `extraArgs` name a `--dir`): a redis-server loads any dump.rdb in its folder at start, and a replica's full sync
+ * writes one there, so a shared folder would hand one test's data to the next.
+ * Returns { port, url, pid, output, stop(), restart() }: stop/restart wait for the process; restart keeps the port
+ * and the folder (the data of a master is gone: no persistence).
  */
 export async function startRedis(extraArgs = [], { port } = {}) {
   const redisPort = port ?? (await freePort());
+  const ownDir = extraArgs.includes('--dir') ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-redis-'));
   let child;
   let output = '';
   const launch = async () => {
     output = '';
-    child = spawn(redisServerBinary(), ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(ownDir ? ['--dir', ownDir] : []), ...extraArgs];
+    child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (data) => (output += data));
     child.stderr.on('data', (data) => (output += data));
     try {
@@ -82,7 +85,12 @@ export async function startRedis(extraArgs = [], { port } = {}) {
       throw new Error(`${error.message}\n${output}`);
     }
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port: redisPort,
     url: `redis://127.0.0.1:${redisPort}`,
@@ -92,7 +100,10 @@ export async function startRedis(extraArgs = [], { port } = {}) {
     get output() {
       return output;
     },
-    stop: () => stopChild(child),
+    async stop() {
+      await stopChild(child);
+      if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    },
     async restart() {
       await stopChild(child);
       await launch();
