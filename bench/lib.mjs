@@ -1,12 +1,15 @@
 // Small helpers shared by the peers and scenarios: waits (always bounded), ports, /proc, processes.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { isAlive, spawnJsonLogged, waitFor } from '../test/helpers/cluster.mjs';
+import { isAlive, spawnJsonLogged } from '../test/helpers/cluster.mjs';
 import { now } from './load.mjs';
+import { waitFor } from '../test/helpers/wait.mjs';
 
 export { now };
 // The same small helpers the integration tests use.
-export { childPids, freePort, isAlive, sleep, waitFor } from '../test/helpers/cluster.mjs';
+export { childPids, isAlive } from '../test/helpers/cluster.mjs';
+export { freePort } from '../test/helpers/net.mjs';
+export { sleep, waitFor } from '../test/helpers/wait.mjs';
 
 /**
  * Wait (bounded) for processes that were asked to stop to be gone; SIGKILL those still alive after
@@ -14,7 +17,7 @@ export { childPids, freePort, isAlive, sleep, waitFor } from '../test/helpers/cl
  */
 export async function reap(pids, graceMs = 5_000) {
   const all = [...new Set(pids)].filter(Boolean);
-  await waitFor(() => all.every((pid) => !isAlive(pid)), { timeoutMs: graceMs, what: 'processes to exit' }).catch(() => undefined);
+  await waitFor('processes to exit', () => all.every((pid) => !isAlive(pid)), { timeoutMs: graceMs }).catch(() => undefined);
   return killAll(all);
 }
 
@@ -28,7 +31,7 @@ export async function killAll(pids) {
       // already gone
     }
   }
-  await waitFor(() => alive.every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'processes to die' }).catch(() => undefined);
+  await waitFor('processes to die', () => alive.every((pid) => !isAlive(pid)), { timeoutMs: 5_000 }).catch(() => undefined);
   return alive;
 }
 

@@ -85,7 +85,7 @@ function launch(command, args, options) {
     async stop(graceMs = 5_000) {
       this.track();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await waitFor(() => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: graceMs, what: 'exit' }).catch(() => undefined);
+      await waitFor('exit', () => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: graceMs }).catch(() => undefined);
       for (const pid of pids) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -110,12 +110,12 @@ async function timeJobs(redis, namespace, count, timeoutMs) {
   const pipeline = redis.pipeline().sadd(`${namespace}:queues`, 'bench');
   for (let index = 0; index < jobs.length; index += 1_000) pipeline.rpush(`${namespace}:queue:bench`, ...jobs.slice(index, index + 1_000));
   await pipeline.exec();
-  await waitFor(async () => (await processed()) - before >= count, { timeoutMs, intervalMs: 5, what: `${count} jobs worked` });
+  await waitFor(`${count} jobs worked`, async () => (await processed()) - before >= count, { timeoutMs, intervalMs: 5 });
   return Math.round((count / (performance.now() - started)) * 1000);
 }
 
 async function warmUp(redis, namespace) {
-  await waitFor(async () => (await redis.scard(`${namespace}:workers`)) >= WORKERS * PROCESSORS, { timeoutMs: 10_000, what: 'all task processors registered' });
+  await waitFor('all task processors registered', async () => (await redis.scard(`${namespace}:workers`)) >= WORKERS * PROCESSORS, { timeoutMs: 10_000 });
   await timeJobs(redis, namespace, 200, 10_000);
 }
 
@@ -144,7 +144,7 @@ export async function benchTasks({ redisServerPath = '/usr/bin/redis-server', jo
     started.push(redisServer);
     redis = new Redis({ port: redisPort, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     redis.on('error', () => {});
-    await waitFor(() => redis.ping().then(() => true, () => false), { timeoutMs: 5_000, what: 'redis-server' });
+    await waitFor('redis-server', () => redis.ping().then(() => true, () => false), { timeoutMs: 5_000 });
 
     // Bare node-resque: 2 processes × MultiWorker(5).
     const script = path.join(tmp, 'bare-multiworker.cjs');
@@ -155,7 +155,7 @@ export async function benchTasks({ redisServerPath = '/usr/bin/redis-server', jo
       started.push(proc);
       bare.push(proc);
     }
-    await waitFor(() => bare.every((proc) => proc.lines.includes('ready')), { timeoutMs: 10_000, what: 'the bare MultiWorkers' }).catch((error) => {
+    await waitFor('the bare MultiWorkers', () => bare.every((proc) => proc.lines.includes('ready')), { timeoutMs: 10_000 }).catch((error) => {
       throw new Error(`${error.message}: ${bare.map((proc) => proc.stderr).join(' | ')}`);
     });
     await warmUp(redis, 'bare');
@@ -178,17 +178,17 @@ export async function benchTasks({ redisServerPath = '/usr/bin/redis-server', jo
       },
     });
     started.push(cluster);
-    await waitFor(() => cluster.lines.some((line) => line.includes('cluster equilibrium state reached')), { timeoutMs: 20_000, what: 'mycluster equilibrium' });
+    await waitFor('mycluster equilibrium', () => cluster.lines.some((line) => line.includes('cluster equilibrium state reached')), { timeoutMs: 20_000 });
     cluster.track();
     await warmUp(redis, 'resque');
     const myclusterJobsPerSecond = await timeJobs(redis, 'resque', jobs, Math.min(20_000, left()));
 
     // SIGKILL the worker holding a 30 s job; time until another processor claims it again.
     await redis.pipeline().sadd('resque:queues', 'bench').rpush('resque:queue:bench', encode('hold', [{ id: 'held', ms: 30_000 }])).exec();
-    const holder = await waitFor(() => claimOf(redis, 'resque', 'held'), { timeoutMs: 5_000, intervalMs: 5, what: 'a processor to hold the job' });
+    const holder = await waitFor('a processor to hold the job', () => claimOf(redis, 'resque', 'held'), { timeoutMs: 5_000, intervalMs: 5 });
     const killedAt = performance.now();
     process.kill(holder.pid, 'SIGKILL');
-    await waitFor(() => claimOf(redis, 'resque', 'held', holder.pid), { timeoutMs: Math.min(20_000, left()), intervalMs: 5, what: 'the job to be re-run' });
+    await waitFor('the job to be re-run', () => claimOf(redis, 'resque', 'held', holder.pid), { timeoutMs: Math.min(20_000, left()), intervalMs: 5 });
     const sigkillToRerunMs = Math.round(performance.now() - killedAt);
     cluster.track();
     await cluster.stop(10_000);

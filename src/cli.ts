@@ -1,10 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { errorMessage, MyclusterError, UsageError } from './errors';
-
-/** Exit codes: 0 success, 1 runtime failure, 2 bad usage. */
-const EXIT_USAGE = 2;
+import { errorMessage, EXIT_FAILURE, EXIT_USAGE, MyclusterError, UsageError } from './errors';
 
 function parseWorkerCount(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
@@ -80,27 +77,27 @@ function buildProgram(): Command {
       }
     });
 
-  const withClusterLocation = (command: Command): Command =>
+  const withClusterLocation = (command: Command, timeoutHelp: string): Command =>
     command
       .option('--pids <dir>', 'the pid folder of the cluster (default: config.general.paths.pid of PROJECT_ROOT or the cwd)')
-      .addOption(new Option('--timeout <seconds>', 'give up waiting after this many seconds').argParser(parseSeconds));
+      .addOption(new Option('--timeout <seconds>', timeoutHelp).argParser(parseSeconds));
 
-  withClusterLocation(program.command('status'))
+  withClusterLocation(program.command('status'), 'wait up to this many seconds for a starting cluster to publish its state (default: no wait)')
     .description("show the running cluster's master and workers")
     .option('--json', 'print JSON')
-    .action(async (options: { pids?: string; json?: boolean }) => {
+    .action(async (options: { pids?: string; json?: boolean; timeout?: number }) => {
       const { status } = require('./commands/control.js') as typeof import('./commands/control.js');
       await status(options);
     });
 
-  withClusterLocation(program.command('reload'))
+  withClusterLocation(program.command('reload'), 'give up waiting after this many seconds (default: 300)')
     .description('rolling reload (USR2) and wait until it finished; exit 1 if it was aborted')
     .action(async (options: { pids?: string; timeout?: number }) => {
       const { reload } = require('./commands/control.js') as typeof import('./commands/control.js');
       await reload(options);
     });
 
-  withClusterLocation(program.command('stop'))
+  withClusterLocation(program.command('stop'), 'give up waiting after this many seconds (default: 120)')
     .description('stop the cluster (TERM) and wait until the master is gone')
     .action(async (options: { pids?: string; timeout?: number }) => {
       const { stop } = require('./commands/control.js') as typeof import('./commands/control.js');
@@ -150,5 +147,5 @@ function exitCodeOf(error: unknown): number {
     return error.exitCode === 0 ? 0 : EXIT_USAGE;
   }
   if (error instanceof MyclusterError) return error.exitCode;
-  return 1;
+  return EXIT_FAILURE;
 }

@@ -1,8 +1,12 @@
 /** Errors a user can act on. Each has a one-line message; the CLI prints it without a stack. */
 
+/** The CLI's exit codes: 0 success, 1 runtime failure, 2 bad usage. */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
 export class MyclusterError extends Error {
   /** Exit code the CLI uses for this error. */
-  readonly exitCode: number = 1;
+  readonly exitCode: number = EXIT_FAILURE;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -11,7 +15,7 @@ export class MyclusterError extends Error {
 
 /** Bad command-line usage: exit 2. */
 export class UsageError extends MyclusterError {
-  override readonly exitCode = 2;
+  override readonly exitCode = EXIT_USAGE;
 }
 
 /** A config file that fails to load, or a value of the wrong type. */

@@ -17,9 +17,9 @@ export function isAlive(pid: number): boolean {
 
 /**
  * Is this live pid one of ours? After a reboot a stale pidfile may name a pid reused by an unrelated
- * process: its command line then does not mention mycluster (nor the expected process title).
+ * process: its command line then does not mention mycluster.
  */
-export function isMyclusterProcess(pid: number, expectedTitle?: string): boolean {
+export function isMyclusterProcess(pid: number): boolean {
   let commandLine: string;
   try {
     commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -27,7 +27,7 @@ export function isMyclusterProcess(pid: number, expectedTitle?: string): boolean
     // No /proc (macOS) or the process just ended: trust liveness alone.
     return (error as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync('/proc/self');
   }
-  return commandLine.includes('mycluster') || (expectedTitle !== undefined && commandLine.includes(expectedTitle));
+  return commandLine.includes('mycluster');
 }
 
 /** The pid a pidfile holds, or null when it is missing or holds no valid pid (garbage is treated as stale). */

@@ -41,7 +41,7 @@ export async function start({ port, workers }) {
     },
   };
   try {
-    await waitFor(() => master.lines.filter(listening).length >= workers, { timeoutMs: 15_000, what: `${workers} workers listening` });
+    await waitFor(`${workers} workers listening`, () => master.lines.filter(listening).length >= workers, { timeoutMs: 15_000 });
     handle.readyMs = Math.max(...master.lines.filter(listening).map((line) => line.time)) - startedAt;
     return handle;
   } catch (error) {

@@ -61,7 +61,7 @@ export async function start({ port, workers }) {
       const [pid] = handle.workerPids();
       const killedAt = now();
       process.kill(pid, 'SIGKILL');
-      const fresh = await waitFor(() => listening().find((line) => !before.has(line.pid)), { timeoutMs: 15_000, what: 'a new PM2 worker listening' });
+      const fresh = await waitFor('a new PM2 worker listening', () => listening().find((line) => !before.has(line.pid)), { timeoutMs: 15_000 });
       return { pid, killedAt, readyAt: fresh.time };
     },
     /** `pm2 kill`, then wait until the daemon and its workers are gone (SIGKILL any left). */
@@ -78,7 +78,7 @@ export async function start({ port, workers }) {
     await pm2('start', script, '--name', 'bench', '-i', String(workers), '--wait-ready');
     handle.masterPid = daemonPid();
     pidsSeen.add(handle.masterPid);
-    const lines = await waitFor(() => (listening().length >= workers ? listening() : null), { timeoutMs: 15_000, what: `${workers} PM2 workers listening` });
+    const lines = await waitFor(`${workers} PM2 workers listening`, () => (listening().length >= workers ? listening() : null), { timeoutMs: 15_000 });
     handle.readyMs = Math.max(...lines.map((line) => line.time)) - startedAt;
     return handle;
   } catch (error) {

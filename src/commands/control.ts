@@ -6,6 +6,7 @@ import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
 import { resolveProjectRoot } from '../shared/project';
 import { pollUntil } from './poll';
+import { formatTable } from './table';
 
 interface LocateOptions {
   pids?: string;
@@ -33,11 +34,28 @@ function waitFor<T>(check: () => T | undefined, timeoutS: number, what: string):
   return pollUntil(check, timeoutS * 1000, () => new MyclusterError(`timed out after ${timeoutS} s waiting for ${what}`));
 }
 
+/** The state the running master published, or undefined before it has (or while the file is an older master's). */
+function publishedState(pidFolder: string, masterPid: number): ClusterState | undefined {
+  const state = readStateFile(path.join(pidFolder, STATE_FILE));
+  return state && state.master.pid === masterPid ? state : undefined;
+}
+
+/** Print the cluster's state; with `timeout`, wait up to that many seconds for a starting master to publish it. */
 export async function status(options: LocateOptions & { json?: boolean }): Promise<void> {
   const pidFolder = await pidFolderOf(options);
   const masterPid = runningMaster(pidFolder);
-  const state = readStateFile(path.join(pidFolder, STATE_FILE));
-  if (!state || state.master.pid !== masterPid) throw new MyclusterError(`the cluster (pid ${masterPid}) has not published its state yet; try again`);
+  const state =
+    options.timeout === undefined
+      ? publishedState(pidFolder, masterPid)
+      : await waitFor(
+          () => {
+            if (!isAlive(masterPid)) throw new MyclusterError(`the cluster (pid ${masterPid}) exited before it published its state`);
+            return publishedState(pidFolder, masterPid);
+          },
+          options.timeout,
+          `the cluster (pid ${masterPid}) to publish its state`,
+        );
+  if (!state) throw new MyclusterError(`the cluster (pid ${masterPid}) has not published its state yet; try again, or wait for it with --timeout`);
   process.stdout.write(options.json ? `${JSON.stringify(state, null, 2)}\n` : formatStatus(state));
 }
 
@@ -71,8 +89,7 @@ function formatStatus(state: ClusterState): string {
   }
   for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '']);
   if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '']);
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  for (const row of rows) lines.push(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  lines.push(formatTable(rows));
   return `${lines.join('\n')}\n`;
 }
 

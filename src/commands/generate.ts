@@ -9,10 +9,8 @@ import path from 'node:path';
 import { errorMessage, MyclusterError } from '../errors';
 
 export interface GenerateOptions {
-  /** The project directory; created when missing. */
+  /** The project directory; created when missing. There is no overwrite mode: generate refuses to touch existing files. */
   directory: string;
-  /** There is no overwrite mode: generate refuses to touch existing files. */
-  force?: false;
 }
 
 /** Where the templates are: `<package root>/templates/generate`, from `dist/commands/`. */

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Config } from '../config/types';
 import { closeRedisClient, connectOnce, createRedisClient, describeRedisAddress } from '../runtime/redis';
-import { type Claim, resqueKey } from '../runtime/tasks/keys';
+import { type Claim, parseWorkersMember, resqueKey, scanKeys } from '../runtime/tasks/keys';
+import { formatTable } from './table';
 
 export interface QueueState {
   name: string;
@@ -13,7 +14,7 @@ export interface QueueState {
   growing: boolean;
 }
 
-export interface WorkerState {
+export interface ProcessorState {
   /** node-resque processor name: `<host>:<pid>+<n>`. */
   name: string;
   queues: string;
@@ -31,7 +32,8 @@ export interface QueuesReport {
   failed: number;
   /** Jobs worked (done or failed) per second, cluster-wide, between the two samples. */
   workedPerSecond: number;
-  workers: WorkerState[];
+  /** The task processors (named `workers` in the JSON output, as node-resque's `workers` set). */
+  workers: ProcessorState[];
   sampleIntervalMs: number;
 }
 
@@ -68,7 +70,7 @@ export async function queuesReport(config: Config, { sampleIntervalMs = 1_000 } 
       delayed: await delayedCount(redis, key),
       failed: await redis.llen(key('failed')),
       workedPerSecond: Math.max(0, (second.worked - first.worked) / seconds),
-      workers: await workers(redis, key),
+      workers: await processors(redis, key),
       sampleIntervalMs,
     };
   } finally {
@@ -91,29 +93,22 @@ async function memory(redis: Redis): Promise<{ usedMemory: number; maxMemory: nu
 
 async function delayedCount(redis: Redis, key: (...parts: string[]) => string): Promise<number> {
   let total = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', key('delayed:*'), 'COUNT', 500);
-    for (const delayedKey of keys) total += await redis.llen(delayedKey);
-    cursor = next;
-  } while (cursor !== '0');
+  for (const delayedKey of await scanKeys(redis, key('delayed:*'))) total += await redis.llen(delayedKey);
   return total;
 }
 
-async function workers(redis: Redis, key: (...parts: string[]) => string): Promise<WorkerState[]> {
+async function processors(redis: Redis, key: (...parts: string[]) => string): Promise<ProcessorState[]> {
   const nowSeconds = Date.now() / 1000;
   const members = (await redis.smembers(key('workers'))).sort();
   return Promise.all(
     members.map(async (member) => {
-      // A member is `<host>:<pid>+<n>:<queues>`.
-      const parts = member.split(':');
-      const name = parts.slice(0, 2).join(':');
+      const { processor: name, queues } = parseWorkersMember(member);
       const [claimRaw, pingRaw] = await redis.mget(key('worker', member), key('worker', 'ping', name));
       const claim = claimRaw ? (JSON.parse(claimRaw) as Claim) : null;
       const ping = pingRaw ? (JSON.parse(pingRaw) as { time: number }) : null;
       return {
         name,
-        queues: parts.slice(2).join(':'),
+        queues,
         job: claim ? { task: claim.payload.class, queue: claim.queue, args: claim.payload.args, since: claim.run_at } : null,
         heartbeatSecondsAgo: ping ? Math.max(0, Math.round(nowSeconds - ping.time)) : null,
       };
@@ -123,11 +118,6 @@ async function workers(redis: Redis, key: (...parts: string[]) => string): Promi
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n');
 }
 
 /** The report as text for a terminal. */
@@ -146,7 +136,7 @@ export function formatQueuesTable(report: QueuesReport): string {
   else {
     const seconds = (report.sampleIntervalMs / 1000).toFixed(1);
     lines.push(
-      table([
+      formatTable([
         ['QUEUE', 'LENGTH', `CHANGE/S (over ${seconds} s)`, ''],
         ...report.queues.map((queue) => [
           queue.name,
@@ -161,13 +151,13 @@ export function formatQueuesTable(report: QueuesReport): string {
   if (report.workers.length === 0) lines.push('no task processors');
   else {
     lines.push(
-      table([
+      formatTable([
         ['PROCESSOR', 'QUEUES', 'HEARTBEAT', 'JOB'],
-        ...report.workers.map((worker) => [
-          worker.name,
-          worker.queues,
-          worker.heartbeatSecondsAgo === null ? 'none' : `${worker.heartbeatSecondsAgo} s ago`,
-          worker.job ? `${worker.job.task} on ${worker.job.queue} since ${worker.job.since}` : 'idle',
+        ...report.workers.map((processor) => [
+          processor.name,
+          processor.queues,
+          processor.heartbeatSecondsAgo === null ? 'none' : `${processor.heartbeatSecondsAgo} s ago`,
+          processor.job ? `${processor.job.task} on ${processor.job.queue} since ${processor.job.since}` : 'idle',
         ]),
       ]),
     );

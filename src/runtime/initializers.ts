@@ -1,26 +1,22 @@
 import { BootError, errorMessage } from '../errors';
 import { withDeadline } from '../shared/deadline';
-import { exportedDefinitions, listModuleFiles, loadUserModule } from '../shared/load-module';
+import { loadDefinitions, namedDefinitionProblem } from '../shared/load-module';
 import type { AppContext, InitializerDefinition } from './types';
+
+function validInitializer(value: unknown): InitializerDefinition | string {
+  const problem = namedDefinitionProblem('initializer', value, 'an object with name, start and stop');
+  if (problem) return problem;
+  const initializer = value as InitializerDefinition;
+  for (const step of ['start', 'stop'] as const) {
+    if (initializer[step] !== undefined && typeof initializer[step] !== 'function') return `initializer "${initializer.name}" has a ${step} that is not a function`;
+  }
+  return initializer;
+}
 
 /** The user's initializers, in name order (the order they start in). */
 export async function loadInitializers(folders: string[]): Promise<InitializerDefinition[]> {
-  const initializers: InitializerDefinition[] = [];
-  for (const file of listModuleFiles(folders)) {
-    let exports: Record<string, unknown>;
-    try {
-      exports = await loadUserModule(file);
-    } catch (error) {
-      throw new BootError(`initializer ${file} failed to load: ${errorMessage(error)}`, { cause: error });
-    }
-    for (const definition of exportedDefinitions(exports)) {
-      const candidate = definition as Partial<InitializerDefinition> | undefined;
-      if (!candidate || typeof candidate.name !== 'string') throw new BootError(`initializer ${file} must export { name, start, stop }`);
-      if (initializers.some((other) => other.name === candidate.name)) throw new BootError(`initializer ${candidate.name} (${file}) is defined twice`);
-      initializers.push(candidate as InitializerDefinition);
-    }
-  }
-  return initializers.sort((a, b) => a.name.localeCompare(b.name));
+  const loaded = await loadDefinitions('initializer', folders, validInitializer);
+  return [...loaded.values()].map(({ definition }) => definition).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Run one lifecycle step with a deadline, so a hung initializer cannot hang the boot or the stop forever. */

@@ -51,6 +51,49 @@ export function exportedDefinitions(exports: Record<string, unknown>): unknown[]
   return Array.isArray(unwrapped) ? unwrapped : [unwrapped];
 }
 
+/** The kinds of definition a user's module files export. */
+export type DefinitionKind = 'action' | 'task' | 'initializer';
+
+/**
+ * The `kind` definitions the module files under `folders` export (recursively, see listModuleFiles), by name,
+ * each with its file. `validate` returns the definition, or what is wrong with it ("has no run function").
+ * A file that fails to load, an invalid definition and a name defined twice are BootErrors naming the file.
+ */
+export async function loadDefinitions<T extends { name: string }>(
+  kind: DefinitionKind,
+  folders: string[],
+  validate: (value: unknown) => T | string,
+): Promise<Map<string, { definition: T; file: string }>> {
+  const loaded = new Map<string, { definition: T; file: string }>();
+  for (const file of listModuleFiles(folders)) {
+    let exports: Record<string, unknown>;
+    try {
+      exports = await loadUserModule(file);
+    } catch (error) {
+      throw new BootError(`${kind} file ${file} failed to load: ${errorMessage(error)}`, { cause: error });
+    }
+    for (const value of exportedDefinitions(exports)) {
+      const definition = validate(value);
+      if (typeof definition === 'string') throw new BootError(`${kind} file ${file} ${definition}`);
+      const earlier = loaded.get(definition.name);
+      if (earlier) throw new BootError(`${kind} file ${file} defines ${kind} "${definition.name}" again (already defined in ${earlier.file})`);
+      loaded.set(definition.name, { definition, file });
+    }
+  }
+  return loaded;
+}
+
+/**
+ * What is wrong with a value meant as a `kind` definition, as far as every kind goes (an object with a
+ * non-empty name), or undefined; `shape` says what the definition should be.
+ */
+export function namedDefinitionProblem(kind: DefinitionKind, value: unknown, shape: string): string | undefined {
+  if (!value || typeof value !== 'object') return `exports no ${kind} definition (${shape})`;
+  const { name } = value as { name?: unknown };
+  if (typeof name !== 'string' || name === '') return `exports ${kind === 'task' ? 'a' : 'an'} ${kind} without a name`;
+  return undefined;
+}
+
 /**
  * The module files under each folder, at any depth, sorted by path within a folder and folders in the order
  * given; symlinks are followed, hidden entries (editor and VCS files) skipped, and a missing folder has none.

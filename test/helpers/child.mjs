@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fixtures } from './tasks.mjs';
+import { sleep, within } from './wait.mjs';
 
 /** Start a child; resolves once it logged `child ready`. `lines` holds its parsed log lines. */
 export async function startChild({ url, taskFolder = 'basic', tasks = {}, env = {}, timeoutMs = 10_000 }) {
@@ -40,19 +41,14 @@ export async function startChild({ url, taskFolder = 'basic', tasks = {}, env = 
         if (line) return line;
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child ${child.pid} exited before the line; stderr: ${stderr}`);
         if (Date.now() > deadline) throw new Error(`child ${child.pid} did not log the line within ${timeout} ms; stderr: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
     },
     /** SIGKILL (or `signal`) by pid, and wait for the exit; a no-op when it already exited. */
     async kill(signal = 'SIGKILL', timeout = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return handle.exited;
       process.kill(child.pid, signal);
-      let timer;
-      const result = await Promise.race([
-        handle.exited,
-        new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), timeout))),
-      ]);
-      clearTimeout(timer);
+      const result = await within(timeout, `the exit of child ${child.pid}`, handle.exited).catch(() => undefined);
       if (result) return result;
       process.kill(child.pid, 'SIGKILL');
       return handle.exited;

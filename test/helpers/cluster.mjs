@@ -1,46 +1,23 @@
 // Helpers for integration tests: copy a fixture app to a temp dir, spawn the real bin/mycluster in it,
 // read its JSON log lines, wait (always with a timeout), and make sure nothing is left running.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitFor, within } from './wait.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const bin = path.join(repoRoot, 'bin', 'mycluster');
 export const fixtures = path.join(repoRoot, 'test', 'fixtures');
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `check` until it returns a truthy value; throw `what` after `timeoutMs`. */
-export async function waitFor(check, { timeoutMs = 15_000, intervalMs = 50, what = 'a condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Copy a fixture app into a fresh temp dir (its own pids/, sockets, …). */
+/** Copy a fixture app into a fresh temp dir (its own pids/, sockets, …), with the tests' short timings in its config/. */
 export function copyFixture(name) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mycluster-${name}-`));
   fs.cpSync(path.join(fixtures, name), dir, { recursive: true });
+  fs.copyFileSync(path.join(fixtures, 'test-timings.js'), path.join(dir, 'config', '00-test-timings.js'));
   fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
   return dir;
 }
@@ -155,16 +132,8 @@ export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
         check();
       });
     },
-    async waitForExit(timeoutMs = 20_000) {
-      let timer;
-      const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([exited, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+    waitForExit(timeoutMs = 20_000) {
+      return within(timeoutMs, `the exit of pid ${child.pid}`, exited);
     },
     /** Every pid this process ever logged (a cluster's master and workers). */
     knownPids() {
@@ -180,7 +149,7 @@ export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
           // already gone
         }
       }
-      await waitFor(() => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'processes to die' }).catch(() => undefined);
+      await waitFor('processes to die', () => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000 }).catch(() => undefined);
     },
   };
   return handle;
@@ -197,6 +166,28 @@ export function startMycluster(args, { cwd, env = {} } = {}) {
 
 export const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
 export const reloadAborted = (line) => /rolling reload #\d+ aborted/.test(line.msg ?? '');
+/** Master lines that mean a worker was lost and replaced (the crash path), as opposed to a reload. */
+export const restartLine = (line) => /restarting in \d+ ms|failed to boot|\bexited: /.test(line.msg ?? '');
+
+/**
+ * Send each of `signals` (USR2, HUP) to the master once the previous rolling reload is done; after each, every
+ * slot of the two-worker cluster in `dir` has a new pid and its old worker is gone.
+ */
+export async function rollingReloads(cluster, dir, signals) {
+  for (const [round, signal] of signals.entries()) {
+    const before = slotPids(dir, 2);
+    const from = cluster.lines.length;
+    await sleep(300);
+    process.kill(cluster.pid, signal);
+    await cluster.waitForLine(reloadDone, { from, what: `rolling reload ${round + 1} (${signal})` });
+    const now = slotPids(dir, 2);
+    for (let index = 0; index < 2; index += 1) {
+      assert.notEqual(now[index], before[index], `slot ${index + 1} was not replaced`);
+      assert.equal(isAlive(before[index]), false, `old worker ${before[index]} still alive`);
+    }
+  }
+  await sleep(300);
+}
 
 /** The pids in the worker pidfiles of slots 1..count (null where there is none). */
 export function slotPids(dir, count, prefix = 'mycluster-worker-') {

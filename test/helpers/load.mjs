@@ -17,6 +17,7 @@
  *   the epoch, to tell which event a failed request overlapped). `latencies` are ms of the successful requests.
  * - Every request has a timeout (`requestTimeout`, default 10 s), so stop() always resolves.
  */
+import assert from 'node:assert/strict';
 import http from 'node:http';
 
 export function startLoad({ url, socketPath, path = '/', concurrency = 10, stopOnConnectionClose = false, requestTimeout = 10_000 }) {
@@ -91,6 +92,15 @@ export function startLoad({ url, socketPath, path = '/', concurrency = 10, stopO
       return stats;
     },
   };
+}
+
+/** Stop the load and assert that no request failed and more than `minimumOk` were answered. */
+export async function assertNoFailures(load, minimumOk) {
+  const result = await load.stop();
+  assert.deepEqual(result.errors, [], `failed requests: ${result.failed} of ${result.sent}`);
+  assert.equal(result.failed, 0);
+  assert.ok(result.ok > minimumOk, `only ${result.ok} requests answered`);
+  return result;
 }
 
 function urlParts(url) {

@@ -1,44 +1,39 @@
 // Real redis-server processes for tests: each on a free port, no persistence, stopped by pid.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, tcpProbe } from './net.mjs';
+import { waitFor } from './wait.mjs';
 
-const REDIS_SERVER = '/usr/bin/redis-server';
-
-/** A TCP port nobody listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once `PING` on host:port answers (`+PONG`, or `-NOAUTH` with requirepass); rejects after timeoutMs. */
-export async function waitForPing(port, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await pingOnce(port)) return;
-    await sleep(50);
+/**
+ * The absolute path of `name` on the PATH; an error saying how to install it when it is missing. Resolved once,
+ * by the first test that starts a server.
+ */
+function onPath(name, install) {
+  for (const folder of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(folder, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
   }
-  throw new Error(`redis on port ${port} did not answer PING within ${timeoutMs} ms`);
+  throw new Error(`${name} is not on the PATH (${process.env.PATH ?? ''}): ${install}`);
 }
 
-function pingOnce(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
+let redisServerPath;
+/** The redis-server binary (also started as a sentinel with `--sentinel`). */
+export function redisServerBinary() {
+  redisServerPath ??= onPath('redis-server', 'install Redis (apt-get install redis-server; .ci/run installs it)');
+  return redisServerPath;
+}
+
+/** Resolves once `PING` on 127.0.0.1:port answers (`+PONG`, or `-NOAUTH` with requirepass); rejects after timeoutMs. */
+export async function waitForPing(port, timeoutMs = 5_000) {
+  await waitFor(`redis on port ${port} to answer PING`, async () => /^(\+PONG|-NOAUTH)/.test((await tcpProbe(port, { send: 'PING\r\n', timeoutMs: 500 })).reply ?? ''), {
+    timeoutMs,
   });
 }
 
@@ -66,19 +61,21 @@ async function stopChild(child, timeoutMs = 5_000) {
 }
 
 /**
- * Start a redis-server on a free port (or `options.port`), without persistence.
- * Returns { port, url, pid, stop(), restart(), kill() }: stop/restart wait for the process; restart keeps the port
- * (the data is gone: no persistence).
+ * Start a redis-server on a free port (or `options.port`), without persistence, in its own temp folder (unless
+ * `extraArgs` name a `--dir`): a redis-server loads any dump.rdb in its folder at start, and a replica's full sync
+ * writes one there, so a shared folder would hand one test's data to the next.
+ * Returns { port, url, pid, output, stop(), restart() }: stop/restart wait for the process; restart keeps the port
+ * and the folder (the data of a master is gone: no persistence).
  */
 export async function startRedis(extraArgs = [], { port } = {}) {
   const redisPort = port ?? (await freePort());
+  const ownDir = extraArgs.includes('--dir') ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-redis-'));
   let child;
   let output = '';
   const launch = async () => {
     output = '';
-    child = spawn(REDIS_SERVER, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(ownDir ? ['--dir', ownDir] : []), ...extraArgs];
+    child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (data) => (output += data));
     child.stderr.on('data', (data) => (output += data));
     try {
@@ -88,7 +85,12 @@ export async function startRedis(extraArgs = [], { port } = {}) {
       throw new Error(`${error.message}\n${output}`);
     }
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port: redisPort,
     url: `redis://127.0.0.1:${redisPort}`,
@@ -98,7 +100,10 @@ export async function startRedis(extraArgs = [], { port } = {}) {
     get output() {
       return output;
     },
-    stop: () => stopChild(child),
+    async stop() {
+      await stopChild(child);
+      if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    },
     async restart() {
       await stopChild(child);
       await launch();

@@ -5,11 +5,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort, startRedis, waitForPing } from './redis.mjs';
-
-const REDIS_SERVER = '/usr/bin/redis-server';
+import { freePort } from './net.mjs';
+import { redisServerBinary, startRedis, waitForPing } from './redis.mjs';
+import { waitFor } from './wait.mjs';
 
 /** A one-command client that never retries (for probes). */
 async function ask(port, ...command) {
@@ -20,16 +19,6 @@ async function ask(port, ...command) {
     return await client.call(...command);
   } finally {
     client.disconnect();
-  }
-}
-
-async function until(what, check, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
   }
 }
 
@@ -62,7 +51,7 @@ async function startSentinel(dir, index, { port, id, masterName, masterPort, rep
       '',
     ].join('\n'),
   );
-  const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(redisServerBinary(), [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (data) => (output += data));
   child.stderr.on('data', (data) => (output += data));
@@ -112,7 +101,7 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
     for (let index = 0; index < replicas; index += 1) {
       const replica = await startRedis(['--replicaof', '127.0.0.1', String(setup.master.port)]);
       setup.replicas.push(replica);
-      await until('the replica to sync', async () => field(await ask(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', 10_000);
+      await waitFor('the replica to sync', async () => field(await ask(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', { timeoutMs: 10_000, intervalMs: 100 });
     }
     setup.replica = setup.replicas[0];
     const peers = await Promise.all([0, 1, 2].map(async () => ({ port: await freePort(), id: sentinelId() })));
@@ -128,7 +117,7 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
       setup.sentinels.push(sentinel);
     }
     // Sentinels find the replica through the master's INFO and each other through hello messages (every 2 s).
-    await until(
+    await waitFor(
       'the sentinels to know the replica and each other',
       async () => {
         for (const sentinel of setup.sentinels) {
@@ -138,7 +127,7 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
         }
         return true;
       },
-      15_000,
+      { timeoutMs: 15_000, intervalMs: 100 },
     );
   } catch (error) {
     await stop();
@@ -158,7 +147,7 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
   };
   /** Resolves with the new master's port once a majority of sentinels report one other than `oldPort`. */
   setup.waitForFailover = (oldPort, timeoutMs = 20_000) =>
-    until(
+    waitFor(
       `a failover away from port ${oldPort}`,
       async () => {
         const ports = await Promise.all(
@@ -169,17 +158,17 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
         const role = await ask(moved[0], 'ROLE').catch(() => []);
         return role[0] === 'master' && moved[0];
       },
-      timeoutMs,
+      { timeoutMs, intervalMs: 100 },
     );
   /** Resolves once the redis on `port` replicates (link up) from the master on `masterPort`. */
   setup.waitForReplicaOf = (port, masterPort, timeoutMs = 20_000) =>
-    until(
+    waitFor(
       `redis ${port} to replicate ${masterPort}`,
       async () => {
         const info = await ask(port, 'INFO', 'replication');
         return field(info, 'role') === 'slave' && Number(field(info, 'master_port')) === masterPort && field(info, 'master_link_status') === 'up';
       },
-      timeoutMs,
+      { timeoutMs, intervalMs: 100 },
     );
   /** The sentinels as config.redis.sentinels. */
   setup.config = () => ({ sentinels: setup.sentinels.map(({ host, port }) => ({ host, port })), name: masterName });

@@ -3,7 +3,9 @@
 // sentinel integration tests. Every network call has a timeout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { sleep, spawnJsonLogged } from './cluster.mjs';
+import { processOfName, scanKeys } from '../../dist/runtime/tasks/keys.js';
+import { spawnJsonLogged } from './cluster.mjs';
+import { sleep } from './wait.mjs';
 
 /** GET http://127.0.0.1:<port><path> as { status, body } (body parsed when JSON); never throws. */
 export async function get(port, urlPath, timeoutMs = 5_000) {
@@ -67,26 +69,15 @@ export function startEnqueueStream({ port, prefix, batch = 3, pauseMs = 60, conc
   };
 }
 
-async function scanAll(client, pattern) {
-  const keys = new Set();
-  let cursor = '0';
-  do {
-    const [nextCursor, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    for (const key of batch) keys.add(key);
-    cursor = nextCursor;
-  } while (cursor !== '0');
-  return [...keys];
-}
-
 /** The jobs processors hold right now: [{ key, worker, pid, task, id }] (node-resque's `worker:<name>:<queues>` keys). */
 export async function claims(client, namespace = 'resque') {
-  const keys = (await scanAll(client, `${namespace}:worker:*`)).filter((key) => !key.startsWith(`${namespace}:worker:ping:`) && !key.endsWith(':started'));
+  const keys = (await scanKeys(client, `${namespace}:worker:*`)).filter((key) => !key.startsWith(`${namespace}:worker:ping:`) && !key.endsWith(':started'));
   if (keys.length === 0) return [];
   const values = await client.mget(keys);
   return values.flatMap((raw, index) => {
     if (!raw) return [];
     const claim = JSON.parse(raw);
-    const pid = Number(/:(\d+)\+\d+$/.exec(claim.worker)?.[1]);
+    const pid = processOfName(claim.worker)?.pid;
     return [{ key: keys[index], worker: claim.worker, pid, task: claim.payload?.class, id: claim.payload?.args?.[0]?.id }];
   });
 }

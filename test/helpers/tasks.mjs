@@ -1,7 +1,6 @@
 // Build what the worker boot builds for tasks, in the test process: config, logger, queue, app context.
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { builtInDefaults } from '../../dist/config/defaults.js';
@@ -50,15 +49,4 @@ export async function appRuntime(config, log, taskFolder = 'basic') {
 /** A plain client for the test's own reads. */
 export function testClient(url) {
   return new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 200 }).on('error', () => {});
-}
-
-/** Poll `check` until it returns a truthy value; throw `what` after timeoutMs. */
-export async function waitFor(what, check, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }

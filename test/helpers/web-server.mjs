@@ -18,7 +18,7 @@ export function memoryLogger(filteredParams = []) {
       callback();
     },
   });
-    const redact = { paths: filteredParams.map((name) => `params[${JSON.stringify(name)}]`), censor: '[FILTERED]' };
+  const redact = { paths: filteredParams.map((name) => `params[${JSON.stringify(name)}]`), censor: '[FILTERED]' };
   return { log: pino({ level: 'debug', redact }, stream), lines };
 }
 
@@ -70,24 +70,4 @@ export function request(target, { method = 'GET', path: requestPath = '/', heade
 
 function urlOptions(url) {
   return { hostname: url.hostname, port: url.port, path: url.pathname + url.search };
-}
-
-/** Reject when `promise` takes longer than `ms`: every wait in a test has a timeout. */
-export function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Poll `condition` every 10 ms until it holds, at most `ms`. */
-export async function waitUntil(condition, ms, what) {
-  await within(
-    ms,
-    (async () => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-    })(),
-    what,
-  );
 }

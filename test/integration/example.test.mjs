@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, repoRoot, startMycluster } from '../helpers/cluster.mjs';
+import { repoRoot, startMycluster } from '../helpers/cluster.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const started = [];
 after(async () => {

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
+import { repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
 const { generate } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));

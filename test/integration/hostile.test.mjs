@@ -1,64 +1,38 @@
 // Hostile input: malformed and oversized requests, slow clients, random CLI arguments, bad config,
 // unsafe pid folders, garbage pidfiles, a unix socket already in use. A clear error or a 4xx; nothing crashes.
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, runMycluster, startMycluster } from '../helpers/cluster.mjs';
+import { copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { freePort, rawExchange } from '../helpers/net.mjs';
+import { within } from '../helpers/wait.mjs';
 
 const started = [];
 after(async () => {
   for (const cluster of started) await cluster.kill();
 });
 
-/** Send raw bytes on a fresh connection and return what came back (until the server closes or timeoutMs). */
-function rawRequest(port, chunks, { timeoutMs = 5_000, gapMs = 0 } = {}) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let response = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(response);
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('data', (data) => (response += data));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(response);
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      if (response) resolve(response);
-      else reject(error);
-    });
-    socket.on('connect', async () => {
-      for (const chunk of chunks) {
-        if (socket.destroyed) return;
-        socket.write(chunk);
-        if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
-      }
-    });
-  });
-}
-
 const statusOf = (response) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 
 describe('malformed and oversized HTTP requests', () => {
+  let dir;
   let port;
   let cluster;
   let workers;
   const overrides = { servers: { web: { bodyLimit: 1024, requestTimeout: 1500, headersTimeout: 1000 } } };
 
-  test('setup: a cluster with a 1 KiB body limit and short request timeouts', async () => {
-    const dir = copyFixture('http-app');
+  // One cluster with a 1 KiB body limit and short request timeouts for every test of this group.
+  before(async () => {
+    dir = copyFixture('http-app');
     port = await freePort();
     cluster = startMycluster(['start', '--workers=2'], { cwd: dir, env: { PORT: String(port), ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify(overrides) } });
     started.push(cluster);
     await cluster.waitForEquilibrium();
-    workers = [1, 2].map((slot) => readPid(path.join(dir, 'pids', `mycluster-worker-${slot}`)));
+    workers = slotPids(dir, 2);
   });
 
   test('bad JSON is a 400 with { error }', async () => {
@@ -73,33 +47,34 @@ describe('malformed and oversized HTTP requests', () => {
   });
 
   test('huge headers are a 431', async () => {
-    const response = await rawRequest(port, [`GET /api/slow HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
-    assert.equal(statusOf(response), 431);
+    const { text } = await rawExchange(port, `GET /api/slow HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(statusOf(text), 431);
   });
 
   test('garbage instead of HTTP is a 400', async () => {
-    const response = await rawRequest(port, ['\x16\x03\x01 not http at all\r\n\r\n']);
-    assert.equal(statusOf(response), 400);
+    const { text } = await rawExchange(port, '\x16\x03\x01 not http at all\r\n\r\n');
+    assert.equal(statusOf(text), 400);
   });
 
   test('a slow client (headers trickling in) gets a 408 and is disconnected', async () => {
-    const response = await rawRequest(port, ['GET /api/slow HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 1\r\n', 'X-C: 1\r\n'], { gapMs: 800, timeoutMs: 8_000 });
-    assert.equal(statusOf(response), 408);
+    const { text, closed } = await rawExchange(port, ['GET /api/slow HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 1\r\n', 'X-C: 1\r\n'], { gapMs: 800, timeoutMs: 8_000 });
+    assert.equal(statusOf(text), 408);
+    assert.equal(closed, true, 'the server closed the connection');
   });
 
   test('a path traversal attempt does not leave public/', async () => {
     for (const target of ['/../config/config.js', '/%2e%2e/config/config.js', '/..%2fconfig%2fconfig.js']) {
-      const response = await rawRequest(port, [`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
-      assert.ok([400, 403, 404].includes(statusOf(response)), `${target}: ${response.slice(0, 40)}`);
-      assert.doesNotMatch(response, /filteredParams/);
+      const { text } = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.ok([400, 403, 404].includes(statusOf(text)), `${target}: ${text.slice(0, 40)}`);
+      assert.doesNotMatch(text, /filteredParams/);
     }
   });
 
   test('after all of it, no worker crashed', async () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/slow`)).status, 200);
     for (const pid of workers) assert.ok(isAlive(pid));
+    assert.deepEqual(slotPids(dir, 2), workers, 'no worker was replaced');
     assert.ok(!cluster.lines.some((line) => line.level >= 60), 'no fatal line');
-    await cluster.kill();
   });
 });
 
@@ -184,19 +159,23 @@ describe('bad config, pid folders and pidfiles', () => {
     const socketPath = path.join(dir, 'taken.sock');
     const owner = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => s.end('mine')).listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
     try {
-      await new Promise((resolve) => owner.stdout.once('data', resolve));
+      await within(5_000, 'the socket owner listening', new Promise((resolve) => owner.stdout.once('data', resolve)));
       for (const args of [['start', '--workers=1'], ['start']]) {
         const { code, stderr } = await runMycluster(args, { cwd: dir, env: { PORT: socketPath } });
         assert.equal(code, 1, stderr);
-        assert.match(stderr, /in use by a running server/);
+        assert.ok(stderr.includes(`unix socket ${socketPath} is in use by a running server`), stderr);
       }
-      const answer = await new Promise((resolve, reject) => {
-        const socket = net.connect(socketPath, () => socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-        let data = '';
-        socket.on('data', (chunk) => (data += chunk));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
+      const answer = await within(
+        5_000,
+        'an answer from the live server',
+        new Promise((resolve, reject) => {
+          const socket = net.connect(socketPath, () => socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+          let data = '';
+          socket.on('data', (chunk) => (data += chunk));
+          socket.on('end', () => resolve(data));
+          socket.on('error', reject);
+        }),
+      );
       assert.match(answer, /mine$/);
     } finally {
       owner.kill('SIGKILL');

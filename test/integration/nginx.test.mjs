@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { childPids, freePort, isAlive, repoRoot, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { childPids, isAlive, repoRoot, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
+import { freePort, tcpProbe } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
 const { generate } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));
@@ -75,19 +76,6 @@ ${site}
 `;
 }
 
-function connects(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
-  });
-}
-
 /** Start nginx in the foreground; stopped (QUIT, then KILL, its workers too) by the registered cleanup. */
 async function startNginx({ tmp, configFile, port }) {
   const child = spawn(NGINX, ['-c', configFile, '-p', `${tmp}/`, '-e', `${tmp}/error.log`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,7 +95,7 @@ async function startNginx({ tmp, configFile, port }) {
     const pids = new Set([child.pid, ...childPids(child.pid)]);
     if (exited === null) {
       child.kill('SIGQUIT');
-      const quit = await Promise.race([exit.then(() => true), sleep(5_000).then(() => false)]);
+      const quit = await within(5_000, 'nginx to quit', exit).then(() => true, () => false);
       if (!quit) child.kill('SIGKILL');
     }
     for (const pid of pids) {
@@ -117,14 +105,15 @@ async function startNginx({ tmp, configFile, port }) {
         // gone
       }
     }
-    await waitFor(() => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: 'nginx to exit' }).catch(() => undefined);
+    await waitFor('nginx to exit', () => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000 }).catch(() => undefined);
   });
   await waitFor(
+    'nginx to listen',
     async () => {
       if (exited) throw new Error(`nginx exited (${JSON.stringify(exited)}): ${output}\n${errorLog()}`);
-      return connects(port);
+      return (await tcpProbe(port)).connected;
     },
-    { timeoutMs: 10_000, what: 'nginx to listen' },
+    { timeoutMs: 10_000 },
   );
   return { child, errorLog };
 }

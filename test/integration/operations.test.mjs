@@ -3,8 +3,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const started = [];
 const daemons = [];
@@ -31,12 +33,12 @@ async function startCluster(workers, env = {}) {
 describe('mycluster status', () => {
   test('--json reports the master, each slot and the reload state, field by field', async () => {
     const { dir, cluster } = await startCluster(2);
-    const state = await waitFor(async () => {
+    const state = await waitFor('status to show equilibrium', async () => {
       const { code, stdout, stderr } = await runMycluster(['status', '--json'], { cwd: dir });
       assert.equal(code, 0, stderr);
       const published = JSON.parse(stdout);
       return published.equilibrium ? published : null;
-    }, { timeoutMs: 5_000, what: 'status to show equilibrium' });
+    }, { timeoutMs: 5_000 });
     assert.equal(state.master.pid, cluster.pid);
     assert.equal(typeof state.master.uptimeMs, 'number');
     assert.equal(state.desiredWorkers, 2);
@@ -52,10 +54,10 @@ describe('mycluster status', () => {
       assert.equal(slot.lastExit, null);
     }
     // RSS arrives with the first heartbeat.
-    await waitFor(async () => {
+    await waitFor('rss in status', async () => {
       const again = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
       return again.slots.every((slot) => slot.worker.rss > 0);
-    }, { timeoutMs: 5_000, what: 'rss in status' });
+    }, { timeoutMs: 5_000 });
 
     const killed = state.slots[0].worker.pid;
     process.kill(killed, 'SIGKILL');
@@ -72,6 +74,17 @@ describe('mycluster status', () => {
     assert.match(table.stdout, /#1 .*ready/);
     await cluster.kill();
   });
+
+  test('--timeout waits for a starting cluster to publish its state', async () => {
+    const dir = copyFixture('http-app');
+    const cluster = startMycluster(['start', '--workers=1'], { cwd: dir, env: { PORT: String(await freePort()) } });
+    started.push(cluster);
+    await waitFor('the master pidfile', () => readPid(path.join(dir, 'pids', 'cluster_pidfile')) === cluster.pid, { timeoutMs: 10_000 });
+    const { code, stdout, stderr } = await runMycluster(['status', '--json', '--timeout', '20'], { cwd: dir });
+    assert.equal(code, 0, stderr);
+    assert.equal(JSON.parse(stdout).master.pid, cluster.pid);
+    await cluster.kill();
+  });
 });
 
 describe('mycluster reload and stop', () => {
@@ -82,7 +95,7 @@ describe('mycluster reload and stop', () => {
     assert.match(good.stdout, /reload #1 done/);
 
     fs.writeFileSync(path.join(dir, 'actions', 'broken.js'), 'module.exports = { name: "broken", run() { ;\n');
-    const before = [1, 2].map((slot) => readPid(path.join(dir, 'pids', `mycluster-worker-${slot}`)));
+    const before = slotPids(dir, 2);
     const bad = await runMycluster(['reload', '--pids', path.join(dir, 'pids')], { cwd: '/' });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /reload aborted: worker #1 failed to boot/);
@@ -159,7 +172,7 @@ describe('--daemon and logs', () => {
     const port = await freePort();
     const { code, stdout, stderr } = await runMycluster(['start', '--workers=2', '--daemon'], { cwd: dir, env: { PORT: String(port) } });
     const masterPid = readPid(path.join(dir, 'pids', 'cluster_pidfile'));
-    if (masterPid) daemons.push(masterPid, ...[1, 2].map((slot) => readPid(path.join(dir, 'pids', `mycluster-worker-${slot}`))).filter(Boolean));
+    if (masterPid) daemons.push(masterPid, ...slotPids(dir, 2).filter(Boolean));
     assert.equal(code, 0, stderr);
     assert.match(stdout, /started in the background/);
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/slow`)).status, 200);
@@ -170,10 +183,10 @@ describe('--daemon and logs', () => {
 
     fs.renameSync(logFile, `${logFile}.1`);
     process.kill(masterPid, 'SIGUSR1');
-    await waitFor(() => fs.existsSync(logFile), { timeoutMs: 5_000, what: 'the master to reopen its log' });
+    await waitFor('the master to reopen its log', () => fs.existsSync(logFile), { timeoutMs: 5_000 });
     await fetch(`http://127.0.0.1:${port}/api/slow`);
     await fetch(`http://127.0.0.1:${port}/api/slow`);
-    await waitFor(() => /action request/.test(fs.readFileSync(logFile, 'utf8')), { timeoutMs: 5_000, what: 'a worker to log to the new file' });
+    await waitFor('a worker to log to the new file', () => /action request/.test(fs.readFileSync(logFile, 'utf8')), { timeoutMs: 5_000 });
 
     const stop = await runMycluster(['stop'], { cwd: dir });
     assert.equal(stop.code, 0);
@@ -186,7 +199,7 @@ describe('--daemon and logs', () => {
     assert.equal(code, 1);
     assert.match(stderr, /did not come up/);
     assert.match(stderr, /broken\.js/);
-    await waitFor(() => !readPid(path.join(dir, 'pids', 'cluster_pidfile')), { timeoutMs: 10_000, what: 'the failed master to clean up' });
+    await waitFor('the failed master to clean up', () => !readPid(path.join(dir, 'pids', 'cluster_pidfile')), { timeoutMs: 10_000 });
   });
 });
 

@@ -4,8 +4,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, reloadAborted, reloadDone, repoRoot, runMycluster, sleep, slotPids, startMycluster, waitFor } from '../helpers/cluster.mjs';
-import { startLoad } from '../helpers/load.mjs';
+import { copyFixture, isAlive, readPid, reloadAborted, reloadDone, repoRoot, rollingReloads, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { assertNoFailures, startLoad } from '../helpers/load.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const started = [];
 const dirs = [];
@@ -43,29 +45,16 @@ async function getJson(url, init) {
   return { status: response.status, body: await response.json() };
 }
 
-/** USR2 `count` times, each after the previous reload finished; every slot gets a new, live pid. */
-async function rollingReloads(cluster, dir, count) {
-  for (let round = 0; round < count; round += 1) {
-    const before = slotPids(dir, 2);
-    const from = cluster.lines.length;
-    await sleep(300);
-    process.kill(cluster.pid, 'SIGUSR2');
-    await cluster.waitForLine(reloadDone, { from, what: `rolling reload ${round + 1}` });
-    const now = slotPids(dir, 2);
-    for (let index = 0; index < 2; index += 1) {
-      assert.notEqual(now[index], before[index], `slot ${index + 1} was not replaced`);
-      assert.equal(isAlive(before[index]), false, `old worker ${before[index]} still alive`);
-    }
-  }
-  await sleep(300);
+/** A two-worker cluster of a prepared fixture app on a free PORT, once it reached equilibrium. */
+async function startApp(name) {
+  const dir = prepare(name);
+  const port = await freePort();
+  const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
+  await cluster.waitForEquilibrium();
+  return { dir, port, cluster };
 }
 
-async function assertNoFailures(load, minimum) {
-  const result = await load.stop();
-  assert.deepEqual(result.errors, [], `failed requests: ${result.failed} of ${result.sent}`);
-  assert.equal(result.failed, 0);
-  assert.ok(result.ok > minimum, `only ${result.ok} requests answered`);
-}
+const threeReloads = ['SIGUSR2', 'SIGUSR2', 'SIGUSR2'];
 
 for (const { fixture, framework } of [
   { fixture: 'express-app', framework: 'express' },
@@ -92,24 +81,22 @@ for (const { fixture, framework } of [
       const workers = slotPids(dir, 2);
       const seen = new Set();
       await waitFor(
+        'answers from both workers',
         async () => {
           // A new connection each time, so the master's round robin spreads them over both workers.
           seen.add((await getJson(`${base}/slow?ms=0`, { headers: { connection: 'close' } })).body.pid);
           return workers.every((pid) => seen.has(pid));
         },
-        { timeoutMs: 15_000, intervalMs: 10, what: 'answers from both workers' },
+        { timeoutMs: 15_000, intervalMs: 10 },
       );
       await cluster.kill();
     });
 
     test('zero failed requests under keep-alive load across 3 rolling reloads', async () => {
-      const dir = prepare(fixture);
-      const port = await freePort();
-      const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-      await cluster.waitForEquilibrium();
+      const { dir, port, cluster } = await startApp(fixture);
       const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/slow?ms=5', concurrency: 20 });
       try {
-        await rollingReloads(cluster, dir, 3);
+        await rollingReloads(cluster, dir, threeReloads);
       } finally {
         await assertNoFailures(load, 100);
       }
@@ -117,21 +104,15 @@ for (const { fixture, framework } of [
     });
 
     test('a worker killed with SIGKILL is replaced in its slot and the app keeps serving', async () => {
-      const dir = prepare(fixture);
-      const port = await freePort();
-      const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-      await cluster.waitForEquilibrium();
+      const { dir, port, cluster } = await startApp(fixture);
       const [victim, other] = slotPids(dir, 2);
       const from = cluster.lines.length;
       process.kill(victim, 'SIGKILL');
       await cluster.waitForEquilibrium({ from, what: 'equilibrium after the SIGKILL' });
-      const replacement = await waitFor(
-        () => {
-          const pid = readPid(path.join(dir, 'pids', 'mycluster-worker-1'));
-          return pid && pid !== victim && isAlive(pid) ? pid : null;
-        },
-        { what: 'a new worker #1' },
-      );
+      const replacement = await waitFor('a new worker #1', () => {
+        const pid = readPid(path.join(dir, 'pids', 'mycluster-worker-1'));
+        return pid && pid !== victim && isAlive(pid) ? pid : null;
+      });
       assert.equal(isAlive(victim), false);
       assert.equal(slotPids(dir, 2)[1], other, 'the other slot was left alone');
       assert.ok(cluster.lines.slice(from).some((line) => line.workerPid === victim || new RegExp(`pid ${victim}`).test(line.msg ?? '')), 'the crash was logged');
@@ -152,7 +133,7 @@ describe('initializers', () => {
     await cluster.waitForEquilibrium();
     const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/slow?ms=5', concurrency: 20 });
     try {
-      await rollingReloads(cluster, dir, 3);
+      await rollingReloads(cluster, dir, threeReloads);
     } finally {
       await assertNoFailures(load, 100);
     }
@@ -189,10 +170,7 @@ describe('initializers', () => {
   });
 
   test('a reload whose initializer throws aborts, naming it; the old workers keep serving; the fix then reloads', async () => {
-    const dir = prepare('broken-initializer-app');
-    const port = await freePort();
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-    await cluster.waitForEquilibrium();
+    const { dir, port, cluster } = await startApp('broken-initializer-app');
     const before = slotPids(dir, 2);
     const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/slow?ms=5', concurrency: 10 });
     try {

@@ -6,8 +6,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, reloadAborted, reloadDone, sleep, slotPids, startMycluster, waitFor } from '../helpers/cluster.mjs';
-import { startLoad } from '../helpers/load.mjs';
+import { copyFixture, isAlive, reloadAborted, reloadDone, rollingReloads, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { assertNoFailures, startLoad } from '../helpers/load.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const started = [];
 after(async () => {
@@ -20,49 +22,39 @@ function start(dir, args, env) {
   return cluster;
 }
 
+/** A cluster of the http-app fixture with `workers` workers, once it reached equilibrium. */
+async function startHttpCluster(workers) {
+  const dir = copyFixture('http-app');
+  const port = await freePort();
+  const cluster = start(dir, ['start', `--workers=${workers}`], { PORT: String(port) });
+  await cluster.waitForEquilibrium();
+  return { dir, port, cluster };
+}
 
-/** The master's log messages from line `from` on. */
-const messagesSince = (cluster, from) => cluster.lines.slice(from).map((line) => line.msg ?? '');
+/** USR2, and the master's log messages until the reload is done. */
+async function reloadMessages(cluster, options = {}) {
+  const from = cluster.lines.length;
+  process.kill(cluster.pid, 'SIGUSR2');
+  await cluster.waitForLine(reloadDone, { from, ...options });
+  return cluster.lines.slice(from).map((line) => line.msg ?? '');
+}
 
 describe('rolling reload', () => {
   test('zero failed requests under concurrent keep-alive load across 3 USR2 reloads and a HUP', async () => {
-    const dir = copyFixture('http-app');
-    const port = await freePort();
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-    await cluster.waitForEquilibrium();
+    const { dir, port, cluster } = await startHttpCluster(2);
     const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/api/slow?ms=5', concurrency: 20 });
     try {
-      for (const signal of ['SIGUSR2', 'SIGUSR2', 'SIGUSR2', 'SIGHUP']) {
-        const before = slotPids(dir, 2);
-        const from = cluster.lines.length;
-        await sleep(300);
-        process.kill(cluster.pid, signal);
-        await cluster.waitForLine(reloadDone, { from, what: `reload after ${signal}` });
-        const after = slotPids(dir, 2);
-        for (let index = 0; index < 2; index += 1) {
-          assert.notEqual(after[index], before[index]);
-          assert.equal(isAlive(before[index]), false);
-        }
-      }
-      await sleep(300);
+      await rollingReloads(cluster, dir, ['SIGUSR2', 'SIGUSR2', 'SIGUSR2', 'SIGHUP']);
     } finally {
-      const result = await load.stop();
-      assert.deepEqual(result.errors, [], `failed requests: ${result.failed} of ${result.sent}`);
-      assert.equal(result.failed, 0);
-      assert.ok(result.ok > 100, `only ${result.ok} requests answered`);
+      await assertNoFailures(load, 100);
     }
     await cluster.kill();
   });
 
   test('the replacement is ready before the old worker is asked to stop', async () => {
-    const dir = copyFixture('http-app');
-    const cluster = start(dir, ['start', '--workers=1'], { PORT: String(await freePort()) });
-    await cluster.waitForEquilibrium();
+    const { dir, cluster } = await startHttpCluster(1);
     const [old] = slotPids(dir, 1);
-    const from = cluster.lines.length;
-    process.kill(cluster.pid, 'SIGUSR2');
-    await cluster.waitForLine(reloadDone, { from });
-    const events = messagesSince(cluster, from);
+    const events = await reloadMessages(cluster);
     const ready = events.findIndex((msg) => /worker #1 \(pid \d+\) ready/.test(msg));
     const stopping = events.findIndex((msg) => new RegExp(`stopping: replaced by pid`).test(msg));
     assert.ok(ready >= 0 && stopping > ready, events.join('\n'));
@@ -71,25 +63,17 @@ describe('rolling reload', () => {
   });
 
   test("the next slot's replacement starts once the previous slot's old worker has drained and exited", async () => {
-    const dir = copyFixture('http-app');
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
-    await cluster.waitForEquilibrium();
+    const { dir, cluster } = await startHttpCluster(2);
     const [old1] = slotPids(dir, 2);
-    const from = cluster.lines.length;
-    process.kill(cluster.pid, 'SIGUSR2');
-    await cluster.waitForLine(reloadDone, { from });
-    const events = messagesSince(cluster, from);
+    const events = await reloadMessages(cluster);
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
     const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
     assert.ok(old1Stopped >= 0 && slot2Starting > old1Stopped, events.join('\n'));
     await cluster.kill();
   });
 
-  test("an old worker still draining a slow request holds up the next slot's replacement for at most 2 s", async () => {
-    const dir = copyFixture('http-app');
-    const port = await freePort();
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-    await cluster.waitForEquilibrium();
+  test("an old worker still draining a slow request does not hold up the next slot's replacement until it exits", async () => {
+    const { dir, port, cluster } = await startHttpCluster(2);
     const [old1] = slotPids(dir, 2);
     // Separate connections, so node:cluster's round robin gives each old worker slow requests in flight;
     // 3.5 s: longer than the 2 s bound, shorter than the fixture's stopTimeout (5 s).
@@ -97,10 +81,7 @@ describe('rolling reload', () => {
       fetch(`http://127.0.0.1:${port}/api/slow?ms=3500`, { signal: AbortSignal.timeout(20_000) }).then((response) => response.status),
     );
     await sleep(300);
-    const from = cluster.lines.length;
-    process.kill(cluster.pid, 'SIGUSR2');
-    await cluster.waitForLine(reloadDone, { from, timeoutMs: 20_000 });
-    const events = messagesSince(cluster, from);
+    const events = await reloadMessages(cluster, { timeoutMs: 20_000 });
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
     const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
     assert.ok(slot2Starting >= 0 && old1Stopped > slot2Starting, events.join('\n'));
@@ -109,10 +90,7 @@ describe('rolling reload', () => {
   });
 
   test('a replacement that fails to boot aborts the reload; the old workers keep serving; the fix then reloads', async () => {
-    const dir = copyFixture('http-app');
-    const port = await freePort();
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port) });
-    await cluster.waitForEquilibrium();
+    const { dir, port, cluster } = await startHttpCluster(2);
     const before = slotPids(dir, 2);
     const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/api/slow', concurrency: 10 });
     try {
@@ -129,8 +107,7 @@ describe('rolling reload', () => {
       process.kill(cluster.pid, 'SIGUSR2');
       await cluster.waitForLine(reloadDone, { from });
     } finally {
-      const result = await load.stop();
-      assert.deepEqual(result.errors, []);
+      await assertNoFailures(load, 0);
     }
     await cluster.kill();
   });
@@ -155,9 +132,7 @@ describe('rolling reload', () => {
   });
 
   test('a USR2 during a reload queues exactly one more', async () => {
-    const dir = copyFixture('http-app');
-    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
-    await cluster.waitForEquilibrium();
+    const { cluster } = await startHttpCluster(2);
     const from = cluster.lines.length;
     process.kill(cluster.pid, 'SIGUSR2');
     await cluster.waitForLine((line) => /rolling reload #1 \(/.test(line.msg ?? ''), { from });
@@ -214,7 +189,7 @@ describe('zero downtime with a unix socket', () => {
     } finally {
       previous.kill('SIGKILL');
     }
-    await waitFor(() => !isAlive(previous.pid), { what: 'the previous server to die' });
+    await waitFor('the previous server to die', () => !isAlive(previous.pid));
     assert.ok(fs.existsSync(socketPath));
 
     const cluster = start(dir, ['start', '--workers=2'], { PORT: socketPath });
@@ -228,12 +203,10 @@ describe('zero downtime with a unix socket', () => {
         await cluster.waitForLine(reloadDone, { from });
       }
     } finally {
-      const result = await load.stop();
-      assert.deepEqual(result.errors, []);
-      assert.ok(result.ok > 50);
+      await assertNoFailures(load, 50);
     }
     process.kill(cluster.pid, 'SIGTERM');
     assert.equal((await cluster.waitForExit()).code, 0);
-    await waitFor(() => !fs.existsSync(socketPath), { timeoutMs: 3000, what: 'socket file removed' });
+    await waitFor('socket file removed', () => !fs.existsSync(socketPath), { timeoutMs: 3000 });
   });
 });

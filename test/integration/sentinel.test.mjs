@@ -10,17 +10,17 @@
 // Two replicas, so that after the failover the new master still has one to confirm to.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFixture, freePort, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { copyFixture, restartLine, startMycluster } from '../helpers/cluster.mjs';
 import { startSentinelSetup } from '../helpers/sentinel.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
+import { waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const cleanups = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
-
-const restartLine = (line) => /restarting in \d+ ms|failed to boot|\bexited: /.test(line.msg ?? '');
 
 test('Sentinel failover mid-stream: jobs continue after the replica is promoted; no acknowledged enqueue is lost', async (t) => {
   const setup = await startSentinelSetup({ replicas: 2 });
@@ -38,7 +38,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
   let ackedBeforeKill;
   let newMasterPort;
   try {
-    await waitFor(() => stream.acked.size >= 100, { timeoutMs: 15_000, what: '100 acknowledged enqueues' });
+    await waitFor('100 acknowledged enqueues', () => stream.acked.size >= 100, { timeoutMs: 15_000 });
     const oldMasterPort = setup.master.port;
     ackedBeforeKill = stream.acked.size;
     const killedAt = Date.now();
@@ -46,7 +46,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
     newMasterPort = await setup.waitForFailover(oldMasterPort);
     t.diagnostic(`master ${oldMasterPort} SIGKILLed; sentinels promoted ${newMasterPort} after ${Date.now() - killedAt} ms`);
     // Jobs continue: enqueues are acknowledged again (by the new master, once its remaining replica re-synced).
-    await waitFor(() => stream.acked.size >= ackedBeforeKill + 60, { timeoutMs: 40_000, what: '60 more acknowledged enqueues after the failover' });
+    await waitFor('60 more acknowledged enqueues after the failover', () => stream.acked.size >= ackedBeforeKill + 60, { timeoutMs: 40_000 });
   } finally {
     await stream.stop();
   }
@@ -61,7 +61,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
       `missing ${outcome.missing.length}, duplicates ${outcome.duplicates.length}, failed ${outcome.failed.size} ${JSON.stringify(failed)}`,
   );
   assert.deepEqual(outcome.missing, [], `acknowledged but neither worked nor failed: ${JSON.stringify(outcome.missing.slice(0, 20))}`);
-  await waitFor(async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000, what: 'no record job left claimed' });
+  await waitFor('no record job left claimed', async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000 });
   const fatalStacks = [...worker.lines, ...server.lines].filter((line) => line.level >= 60).map((line) => line.err?.stack ?? line.msg);
   assert.deepEqual(worker.lines.filter(restartLine).map((line) => line.msg), [], `no worker crashed during the failover:\n${fatalStacks.join('\n')}`);
   assert.deepEqual(server.lines.filter(restartLine).map((line) => line.msg), [], 'no server worker crashed during the failover');

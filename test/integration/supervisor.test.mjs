@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childPids, copyFixture, freePort, isAlive, readPid, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { childPids, copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const started = [];
 after(async () => {
@@ -25,15 +27,11 @@ async function get(port, pathname) {
   return { status: response.status, body: await response.json().catch(() => null), headers: response.headers };
 }
 
-function workerPids(pids, count, prefix = 'mycluster-worker-') {
-  return Array.from({ length: count }, (_, index) => readPid(path.join(pids, `${prefix}${index + 1}`)));
-}
-
 describe('mycluster start --workers=2', () => {
   test('writes the cluster pidfile and one pidfile per worker slot, and serves requests', async () => {
-    const { cluster, port, pids } = await startCluster(2);
+    const { cluster, dir, port, pids } = await startCluster(2);
     assert.equal(readPid(path.join(pids, 'cluster_pidfile')), cluster.pid);
-    const workers = workerPids(pids, 2);
+    const workers = slotPids(dir, 2);
     for (const pid of workers) assert.ok(pid && isAlive(pid), `worker pid ${pid} alive`);
     const { status, body } = await get(port, '/api/slow');
     assert.equal(status, 200);
@@ -42,15 +40,15 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('replaces a worker killed with SIGKILL in the same slot', async () => {
-    const { cluster, pids } = await startCluster(2);
-    const [first] = workerPids(pids, 2);
+    const { cluster, dir, pids } = await startCluster(2);
+    const [first] = slotPids(dir, 2);
     const from = cluster.lines.length;
     process.kill(first, 'SIGKILL');
     await cluster.waitForEquilibrium({ from });
-    const replaced = await waitFor(() => {
+    const replaced = await waitFor('a new pid in slot 1', () => {
       const pid = readPid(path.join(pids, 'mycluster-worker-1'));
       return pid && pid !== first ? pid : null;
-    }, { what: 'a new pid in slot 1' });
+    });
     assert.ok(isAlive(replaced));
     assert.ok(cluster.lines.some((line) => line.workerSlot === 1 && /SIGKILL/.test(line.msg ?? '')));
     await cluster.kill();
@@ -63,14 +61,14 @@ describe('mycluster start --workers=2', () => {
       const { spare } = await state();
       return spare?.standingBy ? spare : null;
     };
-    const spare = (await waitFor(standingBy, { what: 'a spare worker standing by' })).pid;
-    const [first] = workerPids(pids, 2);
+    const spare = (await waitFor('a spare worker standing by', standingBy)).pid;
+    const [first] = slotPids(dir, 2);
     const from = cluster.lines.length;
     process.kill(first, 'SIGKILL');
     const ready = await cluster.waitForLine((line) => /worker #1 \(pid \d+\) ready/.test(line.msg ?? ''), { from });
     assert.equal(ready.workerPid, spare, 'the spare became worker #1');
     assert.equal(readPid(path.join(pids, 'mycluster-worker-1')), spare);
-    const next = await waitFor(async () => (await state()).spare, { timeoutMs: 10_000, what: 'a new spare' });
+    const next = await waitFor('a new spare', async () => (await state()).spare, { timeoutMs: 10_000 });
     assert.notEqual(next.pid, spare);
     await cluster.kill();
   });
@@ -109,8 +107,8 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('TERM stops every worker gracefully, removes the pidfiles and exits 0', async () => {
-    const { cluster, pids } = await startCluster(2);
-    const workers = workerPids(pids, 2);
+    const { cluster, dir, pids } = await startCluster(2);
+    const workers = slotPids(dir, 2);
     process.kill(cluster.pid, 'SIGTERM');
     const { code } = await cluster.waitForExit();
     assert.equal(code, 0);
@@ -119,10 +117,10 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('after kill -9 of the master, every worker is gone within 2 s', async () => {
-    const { cluster, pids } = await startCluster(2);
-    const workers = workerPids(pids, 2);
+    const { cluster, dir, pids } = await startCluster(2);
+    const workers = slotPids(dir, 2);
     process.kill(cluster.pid, 'SIGKILL');
-    await waitFor(() => workers.every((pid) => !isAlive(pid)), { timeoutMs: 2_000, what: 'orphaned workers to exit' });
+    await waitFor('orphaned workers to exit', () => workers.every((pid) => !isAlive(pid)), { timeoutMs: 2_000 });
   });
 
   test('TTIN adds a worker, TTOU removes one', async () => {
@@ -134,8 +132,8 @@ describe('mycluster start --workers=2', () => {
     from = cluster.lines.length;
     const second = readPid(path.join(pids, 'mycluster-worker-2'));
     process.kill(cluster.pid, 'SIGTTOU');
-    await waitFor(() => !isAlive(second), { what: 'worker 2 to stop' });
-    await waitFor(() => !fs.existsSync(path.join(pids, 'mycluster-worker-2')), { what: 'pidfile of worker 2 removed' });
+    await waitFor('worker 2 to stop', () => !isAlive(second));
+    await waitFor('pidfile of worker 2 removed', () => !fs.existsSync(path.join(pids, 'mycluster-worker-2')));
     await cluster.kill();
   });
 
@@ -182,7 +180,7 @@ describe('mycluster start --workers=2', () => {
     const port = await freePort();
     const silent = startMycluster(['start', '--workers=1', '--silent'], { cwd: dir, env: { PORT: String(port) } });
     started.push(silent);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/slow`).catch(() => null))?.status === 200, { what: 'the silent cluster to answer' });
+    await waitFor('the silent cluster to answer', async () => (await fetch(`http://127.0.0.1:${port}/api/slow`).catch(() => null))?.status === 200);
     process.kill(silent.pid, 'SIGTERM');
     assert.equal((await silent.waitForExit()).code, 0);
     assert.deepEqual(silent.lines, []);
@@ -196,8 +194,8 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('a second SIGINT kills the workers at once', async () => {
-    const { cluster, port, pids } = await startCluster(1, {});
-    const workers = workerPids(pids, 1);
+    const { cluster, dir, port, pids } = await startCluster(1, {});
+    const workers = slotPids(dir, 1);
     // Hold a request open so the graceful stop cannot finish by itself.
     const pending = fetch(`http://127.0.0.1:${port}/api/slow?ms=8000`).catch(() => null);
     await sleep(200);

@@ -1,15 +1,17 @@
 // Issue 3 end to end: the real CLI in each role (ACTIONHERO_ROLE, Procfile env) on the tasks-app fixture,
 // against real redis-server processes on free ports. Jobs are counted in Redis: every acknowledged enqueue
 // is recorded by the `record` task (HINCRBY per id, so re-runs show) or sits in the failed queue.
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { copyFixture, freePort, isAlive, readPid, repoRoot, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { parseWorkersMember, processOfName } from '../../dist/runtime/tasks/keys.js';
+import { copyFixture, isAlive, reloadDone, repoRoot, restartLine, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, enqueue, get, jobOutcome, parseProcfile, settle, spawnProcfileProcess, startEnqueueStream } from '../helpers/tasks-app.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
+import { freePort, tcpProbe } from '../helpers/net.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -34,32 +36,11 @@ function cluster(dir, args, env) {
   return handle;
 }
 
-const reloadDone = (line) => /rolling reload #\d+ done/.test(line.msg ?? '');
-/** Master lines that mean a worker was lost and replaced (crash path), as opposed to a reload. */
-const restartLine = (line) => /restarting in \d+ ms|failed to boot|\bexited: /.test(line.msg ?? '');
-
-function refused(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setTimeout(2_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error) => resolve(error.code === 'ECONNREFUSED'));
-  });
-}
-
-function slotPids(dir, count) {
-  return Array.from({ length: count }, (_, index) => readPid(path.join(dir, 'pids', `mycluster-worker-${index + 1}`)));
-}
+const refused = async (port) => (await tcpProbe(port, { timeoutMs: 2_000 })).code === 'ECONNREFUSED';
 
 /** Wait until a processor holds job `id`; its claim. */
 function claimOf(redis, id, { otherThan, timeoutMs = 10_000 } = {}) {
-  return waitFor(async () => (await claims(redis)).find((claim) => claim.id === id && claim.pid !== otherThan), { timeoutMs, intervalMs: 20, what: `a processor to hold job ${id}` });
+  return waitFor(`a processor to hold job ${id}`, async () => (await claims(redis)).find((claim) => claim.id === id && claim.pid !== otherThan), { timeoutMs, intervalMs: 20 });
 }
 
 function summary(outcome) {
@@ -76,7 +57,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
   let serverPort;
   let workerPort;
 
-  test('roles: the server serves and enqueues but works nothing; the worker works the jobs and listens on no port', async () => {
+  before(async () => {
     redis = await redisServer();
     db = client(redis.url);
     workerDir = copyFixture('tasks-app');
@@ -86,7 +67,9 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     worker = cluster(workerDir, ['start', '--workers=2'], { ACTIONHERO_ROLE: 'worker', REDIS_URL: redis.url, PORT: String(workerPort) });
     server = cluster(serverDir, ['start', '--workers=2'], { ACTIONHERO_ROLE: 'server', REDIS_URL: redis.url, PORT: String(serverPort) });
     await Promise.all([worker.waitForEquilibrium(), server.waitForEquilibrium()]);
+  });
 
+  test('roles: the server serves and enqueues but works nothing; the worker works the jobs and listens on no port', async () => {
     assert.equal(await refused(workerPort), true, `the worker cluster must not listen on PORT ${workerPort}`);
     const ids = await enqueue(serverPort, { prefix: 'roles', count: 30 });
     assert.ok(ids, 'enqueue through the server answered 200');
@@ -104,7 +87,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     const stream = startEnqueueStream({ port: serverPort, prefix: 'stream', batch: 3, pauseMs: 60, concurrency: 2, maxIds: 1_200 });
     let killed;
     try {
-      await waitFor(() => stream.acked.size >= 60, { timeoutMs: 10_000, what: 'the stream to get going' });
+      await waitFor('the stream to get going', () => stream.acked.size >= 60, { timeoutMs: 10_000 });
 
       let from = worker.lines.length;
       process.kill(worker.pid, 'SIGUSR2');
@@ -128,7 +111,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
       from = worker.lines.length;
       process.kill(worker.pid, 'SIGUSR2');
       await worker.waitForLine(reloadDone, { from, what: 'reload #2 done', timeoutMs: 30_000 });
-      await waitFor(() => stream.acked.size >= 400, { timeoutMs: 20_000, what: '400 acknowledged enqueues' });
+      await waitFor('400 acknowledged enqueues', () => stream.acked.size >= 400, { timeoutMs: 20_000 });
     } finally {
       await stream.stop();
     }
@@ -142,11 +125,11 @@ describe('a server cluster and a worker cluster on one Redis', () => {
       'the recovery of the killed worker job is logged',
     );
     // None left claimed: once the queue is worked, no processor (alive or dead) holds a record job.
-    await waitFor(async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000, what: 'no record job left claimed' });
+    await waitFor('no record job left claimed', async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000 });
     // And no processor record of a dead process (the SIGKILLed one, the reloaded ones) is left behind.
     const deadProcessors = async () =>
-      (await db.smembers('resque:workers')).filter((member) => !isAlive(Number(/^[^:]+:(\d+)\+/.exec(member)?.[1])));
-    await waitFor(async () => (await deadProcessors()).length === 0, { timeoutMs: 10_000, what: 'no processor of a dead process registered' }).catch(async (error) => {
+      (await db.smembers('resque:workers')).filter((member) => !isAlive(processOfName(parseWorkersMember(member).processor).pid));
+    await waitFor('no processor of a dead process registered', async () => (await deadProcessors()).length === 0, { timeoutMs: 10_000 }).catch(async (error) => {
       throw new Error(`${error.message}: ${JSON.stringify(await deadProcessors())}`);
     });
     assert.equal(await db.llen('resque:queue:default').then((length) => length <= 1), true, 'queue drained (a periodic tick may be pending)');
@@ -189,10 +172,10 @@ describe('a server cluster and a worker cluster on one Redis', () => {
 
   test('with Redis stopped: status answers 503 unhealthy and `mycluster queues` exits 1 with one line', async () => {
     await redis.stop();
-    const status = await waitFor(async () => {
+    const status = await waitFor('status 503', async () => {
       const answer = await get(serverPort, '/api/status');
       return answer.status === 503 && answer;
-    }, { timeoutMs: 10_000, what: 'status 503' });
+    }, { timeoutMs: 10_000 });
     assert.equal(status.body.status, 'unhealthy');
     assert.ok(status.body.problems.some((problem) => /redis/.test(problem)), JSON.stringify(status.body));
 
@@ -223,18 +206,18 @@ test('Redis down at start: web serves, tasks wait and then work; a Redis restart
 
   const redis = await redisServer([], { port });
   const db = client(url);
-  await waitFor(async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000, what: 'status 200 once redis is up' });
+  await waitFor('status 200 once redis is up', async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000 });
   for (const pid of pids) {
     await app.waitForLine((line) => line.pid === pid && line.msg === 'task processing started', { what: `worker ${pid} to start task processing once redis is up` });
   }
-  const first = await waitFor(() => enqueue(webPort, { prefix: 'late', count: 20 }), { timeoutMs: 10_000, intervalMs: 200, what: 'an acknowledged enqueue' });
+  const first = await waitFor('an acknowledged enqueue', () => enqueue(webPort, { prefix: 'late', count: 20 }), { timeoutMs: 10_000, intervalMs: 200 });
   let outcome = await settle(db, first, { timeoutMs: 15_000 });
   assert.deepEqual(outcome.missing, [], summary(outcome));
 
   // Restart (no persistence: the queues are gone too); the same workers take up the new jobs.
   await redis.restart();
-  await waitFor(async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000, what: 'status 200 after the redis restart' });
-  const second = await waitFor(() => enqueue(webPort, { prefix: 'after-restart', count: 20 }), { timeoutMs: 10_000, intervalMs: 200, what: 'an enqueue after the restart' });
+  await waitFor('status 200 after the redis restart', async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000 });
+  const second = await waitFor('an enqueue after the restart', () => enqueue(webPort, { prefix: 'after-restart', count: 20 }), { timeoutMs: 10_000, intervalMs: 200 });
   outcome = await settle(db, second, { timeoutMs: 15_000 });
   assert.deepEqual(outcome.missing, [], summary(outcome));
   const workedBy = new Set((await db.hmget('fixture:pids', ...second)).map(Number));
@@ -258,7 +241,7 @@ test('a periodic task runs once per period cluster-wide: 2 workers, then two clu
   };
   const first = cluster(copyFixture('tasks-app'), ['start', '--workers=2'], env);
   await first.waitForEquilibrium();
-  await waitFor(async () => Number(await db.get('fixture:ticks')) > 0, { timeoutMs: 10_000, what: 'a first tick' });
+  await waitFor('a first tick', async () => Number(await db.get('fixture:ticks')) > 0, { timeoutMs: 10_000 });
   const one = await ticksIn(3_000);
 
   const second = cluster(copyFixture('tasks-app'), ['start', '--workers=2'], env);
@@ -306,7 +289,7 @@ test("example/Procfile works unchanged: its web and worker lines (plus ENABLE_TC
   // Procfile platforms stop with TERM, straight to the process (no npm in between): a clean exit.
   for (const { handle } of [web, worker]) {
     handle.child.kill('SIGTERM');
-    const exit = await Promise.race([handle.exited, sleep(10_000).then(() => 'timeout')]);
+    const exit = await within(10_000, `${handle.name} to exit on TERM`, handle.exited);
     assert.deepEqual(exit, { code: 0, signal: null }, `${handle.name} exits 0 on TERM`);
   }
 });

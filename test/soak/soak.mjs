@@ -16,9 +16,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { childPids, copyFixture, freePort, isAlive, readPid, runMycluster, sleep, startMycluster, waitFor } from '../helpers/cluster.mjs';
+import { childPids, copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { startRedis } from '../helpers/redis.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
 const { Queue } = require('node-resque');
@@ -28,19 +30,6 @@ const WORKERS = 2;
 const SETTLE_BOUND_MS = 20_000;
 /** A failed request is excused if a worker was killed while it was in flight (± this slop). */
 const KILL_SLOP_MS = 100;
-
-/** Bound every wait: a soak that hangs tells where. */
-async function within(ms, what, promise) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`soak: ${what} took more than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** mulberry32: a tiny seeded PRNG, so a failing run can be repeated exactly. */
 function seededRandom(seed) {
@@ -105,7 +94,7 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       await sleep(400 + random() * 1200);
       const event = EVENTS[Math.floor(random() * EVENTS.length)];
       const at = Date.now();
-      const workerPids = () => Array.from({ length: desired }, (_, k) => readPid(path.join(dir, 'pids', `mycluster-worker-${k + 1}`))).filter(Boolean);
+      const workerPids = () => slotPids(dir, desired).filter(Boolean);
       switch (event) {
         case 'USR2':
         case 'HUP':
@@ -166,12 +155,12 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
 
     // Settle: the master's hung kills count as kills; back to N ready within the bound.
     const settleStarted = Date.now();
-    const settled = await waitFor(async () => {
+    const settled = await waitFor(`${desired} ready workers after the last event`, async () => {
       const status = await runMycluster(['status', '--json'], { cwd: dir });
       if (status.code !== 0) return false;
       const state = JSON.parse(status.stdout);
       return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0 && state;
-    }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200, what: `${desired} ready workers after the last event` });
+    }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200 });
     const settleMs = Date.now() - settleStarted;
     for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(line.time);
 

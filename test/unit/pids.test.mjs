@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { claimPidfile, preparePidFolder, readPidfile, removePidfile, writePidfile } from '../../dist/pids.js';
+import { claimPidfile, isMyclusterProcess, preparePidFolder, readPidfile, removePidfile, writePidfile } from '../../dist/pids.js';
+import { waitFor } from '../helpers/wait.mjs';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-pids-'));
 
@@ -52,7 +53,7 @@ test('a live mycluster process makes claim refuse, naming its pid', async () => 
   const file = path.join(dir, 'p');
   const child = spawn(process.execPath, ['-e', 'process.title = "mycluster master test"; setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
   try {
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor('the child to carry its mycluster title', () => isMyclusterProcess(child.pid), { timeoutMs: 5_000 });
     fs.writeFileSync(file, `${child.pid}\n`);
     assert.throws(() => claimPidfile(file, process.pid, { what: 'a mycluster cluster' }), new RegExp(`already running with pid ${child.pid}`));
     assert.equal(readPidfile(file), child.pid);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { enqueueDuePeriodicTasks } from '../../dist/runtime/tasks/periodic.js';
 import { startChild } from '../helpers/child.mjs';
 import { startRedis } from '../helpers/redis.mjs';
-import { testClient, waitFor } from '../helpers/tasks.mjs';
+import { testClient } from '../helpers/tasks.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const minute = 60_000;
 const periodsBetween = (start, end) => Math.floor(end / minute) - Math.floor(start / minute) + 1;

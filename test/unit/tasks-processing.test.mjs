@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { waitFor } from '../helpers/wait.mjs';
 
 describe('task processing on a real redis', () => {
   let redisServer;

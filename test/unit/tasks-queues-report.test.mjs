@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { formatQueuesJson, formatQueuesTable, queuesReport } from '../../dist/commands/queues.js';
 import { startChild } from '../helpers/child.mjs';
-import { freePort, startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
+import { startRedis } from '../helpers/redis.mjs';
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 test('reports queues, growth between two samples, processors and their jobs, failed, delayed, leader and memory', async () => {
   const redisServer = await startRedis(['--maxmemory', '100mb']);
@@ -32,7 +34,7 @@ test('reports queues, growth between two samples, processors and their jobs, fai
     const reporting = queuesReport(config, { sampleIntervalMs: 500 }).finally(() => (reported = true));
     for (let n = 0; !reported; n++) {
       await runtime.handle.queue.enqueue('record', { n }, 'parked');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     const report = await reporting;
     const parkedLength = await client.llen('test-resque:queue:parked');

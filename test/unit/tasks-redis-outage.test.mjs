@@ -1,18 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
-import { freePort, startRedis } from '../helpers/redis.mjs';
+import { startRedis } from '../helpers/redis.mjs';
 import { startChild } from '../helpers/child.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
-
-/** Rejects when `promise` takes longer than timeoutMs: a hang fails the test instead of stalling it. */
-function within(timeoutMs, what, promise) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { waitFor, within } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 test('starts while redis is down, logs it once, and works jobs once redis is up', async () => {
   const port = await freePort();
@@ -26,7 +19,7 @@ test('starts while redis is down, logs it once, and works jobs once redis is up'
   try {
     runtime = await appRuntime(config, log);
     processing = await within(5_000, 'startTaskProcessing with redis down', startTaskProcessing({ config, context: runtime.context, definitions: runtime.definitions, log }));
-    await waitFor('a few reconnect attempts', async () => lines.filter((line) => line.purpose === 'tasks').length > 0);
+    await waitFor('the outage line', async () => lines.filter((line) => line.purpose === 'tasks').length > 0);
     redisServer = await startRedis([], { port });
     client = testClient(url);
     await runtime.handle.queue.enqueue('record', { n: 'after-start' });

@@ -5,7 +5,8 @@ import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { recoverStuckJobs } from '../../dist/runtime/tasks/recovery.js';
 import { startChild } from '../helpers/child.mjs';
 import { startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient, waitFor } from '../helpers/tasks.mjs';
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { waitFor } from '../helpers/wait.mjs';
 
 const holdForever = { SLOW_TASK_MS: '600000' };
 const slowOnly = { queues: ['slow'], minTaskProcessors: 1, maxTaskProcessors: 1, scheduler: false };

@@ -21,7 +21,7 @@ test('loads actions from .js, .mjs, .ts (an array) and nested .cjs files', async
 test('a module export without a run function is a BootError naming the file', async () => {
   await assert.rejects(loadActions([`${fixtures}bad-actions`], memoryLogger().log), (error) => {
     assert.equal(error.name, 'BootError');
-    assert.match(error.message, /not-an-action\/thing\.js/);
+    assert.equal(error.message, `action file ${fixtures}bad-actions/not-an-action/thing.js action "thing" has no run function`);
     return true;
   });
 });
@@ -29,7 +29,7 @@ test('a module export without a run function is a BootError naming the file', as
 test('a duplicate action name is a BootError naming both files', async () => {
   await assert.rejects(loadActions([`${fixtures}dup-actions`], memoryLogger().log), (error) => {
     assert.equal(error.name, 'BootError');
-    assert.match(error.message, /"same" in .*b\.mjs is already defined in .*a\.js/);
+    assert.match(error.message, /^action file .*b\.mjs defines action "same" again \(already defined in .*a\.js\)$/);
     return true;
   });
 });

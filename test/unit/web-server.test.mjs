@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { request, startTestServer, testConfig, within } from '../helpers/web-server.mjs';
+import { request, startTestServer, testConfig } from '../helpers/web-server.mjs';
+import { rawExchange } from '../helpers/net.mjs';
+import { within } from '../helpers/wait.mjs';
 
 async function tempDir(t) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mycluster-web-'));
@@ -14,29 +15,13 @@ async function tempDir(t) {
   return dir;
 }
 
-/** Send raw bytes, resolve with everything the server wrote before closing. */
-function rawExchange(address, bytes) {
-  const { hostname, port } = new URL(address);
-  return within(
-    5_000,
-    new Promise((resolve, reject) => {
-      const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(bytes));
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    }),
-    'raw exchange',
-  );
-}
-
 /** A process listening on socketPath, killed with SIGKILL: its socket file stays behind. */
 async function leaveStaleSocket(socketPath) {
   const script = `require('node:net').createServer().listen(process.argv[1], () => console.log('listening'))`;
   const child = spawn(process.execPath, ['-e', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await within(5_000, once(child.stdout, 'data'), 'the socket owner listening');
+  await within(5_000, 'the socket owner listening', once(child.stdout, 'data'));
   child.kill('SIGKILL');
-  await within(5_000, once(child, 'exit'), 'the socket owner exiting');
+  await within(5_000, 'the socket owner exiting', once(child, 'exit'));
 }
 
 test('listens on a TCP port and reports its address', async () => {
@@ -133,7 +118,7 @@ test('with a handler, every request goes to it (no actions, no static files)', a
 test('a malformed request gets a 400 and the server keeps answering', async () => {
   const web = await startTestServer();
   try {
-    const answer = await rawExchange(web.address, 'THIS IS NOT HTTP\r\n\r\n');
+    const { text: answer } = await rawExchange(web.address, 'THIS IS NOT HTTP\r\n\r\n');
     assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\n/);
     assert.equal((await request(web.address, { path: '/api/status' })).status, 200);
   } finally {
@@ -144,7 +129,7 @@ test('a malformed request gets a 400 and the server keeps answering', async () =
 test('oversized headers get a 431', async () => {
   const web = await startTestServer();
   try {
-    const answer = await rawExchange(web.address, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const { text: answer } = await rawExchange(web.address, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 431 /);
   } finally {
     await web.drain();

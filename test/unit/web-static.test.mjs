@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { request, startTestServer, within } from '../helpers/web-server.mjs';
+import { request, startTestServer } from '../helpers/web-server.mjs';
+import { rawExchange } from '../helpers/net.mjs';
 
 let web;
 before(async () => {
@@ -9,22 +9,11 @@ before(async () => {
 });
 after(() => web?.drain());
 
-/** A raw request line, for paths an HTTP client would normalise. */
-function rawGet(address, path) {
-  const { hostname, port } = new URL(address);
-  return within(
-    5_000,
-    new Promise((resolve, reject) => {
-      const socket = net.connect({ host: hostname, port: Number(port) }, () => {
-        socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    }),
-    `raw GET ${path}`,
-  );
+/** A raw request line, for paths an HTTP client would normalise: what the server answered before closing. */
+async function rawGet(address, path) {
+  const { text, closed } = await rawExchange(address, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  assert.ok(closed, `the server kept the connection of GET ${path} open`);
+  return text;
 }
 
 test('/ serves public/index.html with a content type and Last-Modified', async () => {

@@ -1,12 +1,11 @@
-import { BootError, errorMessage } from '../../errors';
-import { exportedDefinitions, listModuleFiles, loadUserModule } from '../../shared/load-module';
+import { loadDefinitions, namedDefinitionProblem } from '../../shared/load-module';
 import type { TaskDefinition } from '../types';
 
 /** The definition as a TaskDefinition (queue defaults to `default`), or a message saying what is wrong. */
 function validTask(value: unknown): TaskDefinition | string {
-  if (!value || typeof value !== 'object') return 'exports no task definition (an object with name, queue and run)';
-  const task = value as Partial<TaskDefinition>;
-  if (typeof task.name !== 'string' || task.name === '') return 'exports a task without a name';
+  const problem = namedDefinitionProblem('task', value, 'an object with name, queue and run');
+  if (problem) return problem;
+  const task = value as Partial<TaskDefinition> & { name: string };
   if (typeof task.run !== 'function') return `task "${task.name}" has no run function`;
   if (task.queue !== undefined && (typeof task.queue !== 'string' || task.queue === '')) {
     return `task "${task.name}" has a queue that is not a non-empty string`;
@@ -23,23 +22,6 @@ function validTask(value: unknown): TaskDefinition | string {
  * naming the file.
  */
 export async function loadTaskDefinitions(paths: string[]): Promise<Map<string, TaskDefinition>> {
-  const definitions = new Map<string, TaskDefinition>();
-  const fileOfTask = new Map<string, string>();
-  for (const file of listModuleFiles(paths)) {
-    let exports;
-    try {
-      exports = await loadUserModule(file);
-    } catch (error) {
-      throw new BootError(`task file ${file} failed to load: ${errorMessage(error)}`, { cause: error });
-    }
-    for (const value of exportedDefinitions(exports)) {
-      const task = validTask(value);
-      if (typeof task === 'string') throw new BootError(`task file ${file} ${task}`);
-      const earlier = fileOfTask.get(task.name);
-      if (earlier) throw new BootError(`task file ${file} defines task "${task.name}" again (already defined in ${earlier})`);
-      definitions.set(task.name, task);
-      fileOfTask.set(task.name, file);
-    }
-  }
-  return definitions;
+  const loaded = await loadDefinitions('task', paths, validTask);
+  return new Map([...loaded].map(([name, { definition }]) => [name, definition]));
 }

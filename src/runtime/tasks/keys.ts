@@ -1,4 +1,5 @@
 /** Redis keys and job payloads exactly as node-resque writes them, for the parts that talk to Redis directly. */
+import type { Redis } from 'ioredis';
 
 /** A node-resque key: the namespace and the parts joined by `:` (as node-resque's Connection.key). */
 export function resqueKey(namespace: string, ...parts: string[]): string {
@@ -25,4 +26,22 @@ export interface Claim {
 export function processOfName(name: string): { host: string; pid: number } | undefined {
   const match = /^(.+):(\d+)(\+\d+)?$/.exec(name);
   return match ? { host: match[1], pid: Number(match[2]) } : undefined;
+}
+
+/** A member of node-resque's `workers` set, `<processor name>:<queues>`, split in two. */
+export function parseWorkersMember(member: string): { processor: string; queues: string } {
+  const parts = member.split(':');
+  return { processor: parts.slice(0, 2).join(':'), queues: parts.slice(2).join(':') };
+}
+
+/** Every key matching a SCAN pattern, each once (SCAN may return a key twice). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    for (const name of batch) keys.add(name);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...keys];
 }

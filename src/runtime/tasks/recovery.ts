@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Claim, processOfName, resqueKey } from './keys';
+import { type Claim, parseWorkersMember, processOfName, resqueKey, scanKeys } from './keys';
 import { isAlive } from '../../pids';
 
 /**
@@ -56,9 +56,9 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
   const { redis, namespace, stuckWorkerTimeout, retryStuckJobs, log } = options;
   const key = (...parts: string[]): string => resqueKey(namespace, ...parts);
   const pingPrefix = key('worker', 'ping', '');
-  const workerKeys = await scanKeys(redis, key('worker', '*'));
-  const pingKeys = workerKeys.filter((name) => name.startsWith(pingPrefix));
-  const claimKeys = workerKeys.filter((name) => !name.startsWith(pingPrefix) && !name.endsWith(':started'));
+  const processorKeys = await scanKeys(redis, key('worker', '*'));
+  const pingKeys = processorKeys.filter((name) => name.startsWith(pingPrefix));
+  const claimKeys = processorKeys.filter((name) => !name.startsWith(pingPrefix) && !name.endsWith(':started'));
 
   const nowSeconds = Date.now() / 1000;
   const heartbeats = new Map<string, number>();
@@ -68,20 +68,20 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
     if (ping) heartbeats.set(pingKeys[index].slice(pingPrefix.length), ping.time);
   });
   const timeoutSeconds = stuckWorkerTimeout / 1000;
-  const isDead = (worker: string, startedAt?: number): boolean => {
-    if (isDeadLocalProcess(worker, atBoot)) return true;
-    const heartbeat = heartbeats.get(worker) ?? startedAt;
+  const isDead = (processor: string, startedAt?: number): boolean => {
+    if (isDeadLocalProcess(processor, atBoot)) return true;
+    const heartbeat = heartbeats.get(processor) ?? startedAt;
     return heartbeat !== undefined && nowSeconds - heartbeat > timeoutSeconds;
   };
 
   let recovered = 0;
-  const deadWorkers = new Set<string>();
+  const deadProcessors = new Set<string>();
   for (const claimKey of claimKeys) {
     const raw = await redis.get(claimKey);
     const claim = parseJson<Claim>(raw);
     if (!raw || !claim?.worker || !claim.payload) continue;
     if (!isDead(claim.worker, Date.parse(claim.run_at) / 1000)) continue;
-    deadWorkers.add(claim.worker);
+    deadProcessors.add(claim.worker);
     const reason = `its worker ${claim.worker} died (no heartbeat for over ${Math.round(timeoutSeconds)} s, or its process is gone)`;
     const moved = retryStuckJobs
       ? await redis.eval(moveClaimScript, 4, claimKey, key('queue', claim.queue), key('queues'), key('stat', 'failed'), raw, 'retry', JSON.stringify(claim.payload), claim.queue)
@@ -94,10 +94,9 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
   }
 
   const members = await redis.smembers(key('workers'));
-  // A member is `<worker name>:<queues>`, and a worker name is `<host>:<pid>+<n>`.
-  const workers = new Set([...heartbeats.keys(), ...members.map((entry) => entry.split(':').slice(0, 2).join(':'))]);
-  for (const worker of [...workers].filter((name) => deadWorkers.has(name) || isDead(name))) {
-    await forgetWorker(redis, key, worker, members.filter((entry) => entry.startsWith(`${worker}:`)));
+  const processors = new Set([...heartbeats.keys(), ...members.map((member) => parseWorkersMember(member).processor)]);
+  for (const processor of [...processors].filter((name) => deadProcessors.has(name) || isDead(name))) {
+    await forgetProcessor(redis, key, processor, members.filter((member) => member.startsWith(`${processor}:`)));
   }
   await releaseDeadLocalLeaderLock(redis, key('resque_scheduler_leader_lock'), atBoot);
   return recovered;
@@ -117,8 +116,8 @@ function failurePayload(claim: Claim, reason: string): Record<string, unknown> {
 }
 
 /** Remove a dead processor's heartbeat and its entries in the workers set (what node-resque's untrack does). */
-async function forgetWorker(redis: Redis, key: (...parts: string[]) => string, worker: string, entries: string[]): Promise<void> {
-  const multi = redis.multi().del(key('worker', 'ping', worker), key('stat', 'failed', worker), key('stat', 'processed', worker));
+async function forgetProcessor(redis: Redis, key: (...parts: string[]) => string, processor: string, entries: string[]): Promise<void> {
+  const multi = redis.multi().del(key('worker', 'ping', processor), key('stat', 'failed', processor), key('stat', 'processed', processor));
   for (const entry of entries) multi.srem(key('workers'), entry).del(key('worker', entry, 'started'));
   await multi.exec();
 }
@@ -127,17 +126,6 @@ async function forgetWorker(redis: Redis, key: (...parts: string[]) => string, w
 async function releaseDeadLocalLeaderLock(redis: Redis, lockKey: string, atBoot: boolean): Promise<void> {
   const leader = await redis.get(lockKey);
   if (leader && isDeadLocalProcess(leader, atBoot)) await redis.eval(deleteIfScript, 1, lockKey, leader);
-}
-
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const keys = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    for (const name of batch) keys.add(name);
-    cursor = next;
-  } while (cursor !== '0');
-  return [...keys];
 }
 
 function parseJson<T>(raw: string | null): T | undefined {
