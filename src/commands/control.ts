@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
+import { describeRedisHealth } from '../master/redis-health';
 import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
 import { resolveProjectRoot } from '../shared/project';
@@ -55,7 +56,7 @@ function formatStatus(state: ClusterState): string {
       (state.reload ? `, reload #${state.reload.id} under way` : '') +
       (state.stopping ? ', stopping' : ''),
   ];
-  const rows = [['slot', 'pid', 'state', 'uptime', 'restarts', 'rss', 'last exit']];
+  const rows = [['slot', 'pid', 'state', 'uptime', 'restarts', 'rss', 'redis', 'last exit']];
   for (const slot of state.slots) {
     const worker = slot.worker;
     rows.push([
@@ -65,12 +66,13 @@ function formatStatus(state: ClusterState): string {
       worker ? formatDuration(worker.uptimeMs + age) : '-',
       String(slot.restarts),
       worker?.rss ? `${Math.round(worker.rss / 1048576)} MB` : '-',
+      describeRedisHealth(worker?.redis ?? undefined),
       slot.lastExit ? slot.lastExit.reason : '-',
     ]);
-    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '']);
+    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '', '']);
   }
-  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '']);
-  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '']);
+  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '', '']);
+  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '', '']);
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   for (const row of rows) lines.push(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;

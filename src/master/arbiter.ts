@@ -6,6 +6,7 @@ import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerMessage } from '../protoc
 import { removePidfile, writePidfile } from '../pids';
 import { reopenLogFile } from '../shared/logger';
 import { RestartBackoff } from './backoff';
+import { redisReplacementReason } from './redis-health';
 import { SignalQueue, type MasterSignal } from './signals';
 import { Spare } from './spare';
 import type { ClusterState, ReloadResult } from './state';
@@ -304,6 +305,7 @@ export class Arbiter {
       case 'heartbeat':
         handle.heartbeat = message.heartbeat;
         this.guardMemory(handle);
+        this.guardRedis(handle);
         // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
         this.publishSoon();
         return;
@@ -395,6 +397,16 @@ export class Arbiter {
       `worker #${handle.slot} (pid ${handle.pid}) uses ${handle.heartbeat.rss} bytes, above maxMemory ${limit}: replacing it`,
     );
     this.pendingReload = { reason: 'maxMemory', requestedAt: Date.now(), slots: [handle.slot] };
+    this.wakeup();
+  }
+
+  /** A worker with a dead Redis connection (see redis-health.ts) is replaced the same way. */
+  private guardRedis(handle: WorkerHandle): void {
+    const reason = redisReplacementReason(handle.heartbeat?.redis, this.options.cluster.redisDownTimeout);
+    const slot = this.slots.get(handle.slot);
+    if (!reason || !slot || slot.current !== handle || handle.state !== 'ready' || this.reload || this.pendingReload || this.stopping) return;
+    this.log.error({ workerSlot: handle.slot, workerPid: handle.pid }, `worker #${handle.slot} (pid ${handle.pid}): ${reason}: replacing it`);
+    this.pendingReload = { reason: 'redisDownTimeout', requestedAt: Date.now(), slots: [handle.slot] };
     this.wakeup();
   }
 
@@ -524,6 +536,7 @@ export class Arbiter {
       startedAt: handle.startedAt,
       uptimeMs: now - handle.startedAt,
       rss: handle.heartbeat?.rss ?? null,
+      redis: handle.heartbeat?.redis ?? null,
     });
     return {
       master: { pid: process.pid, startedAt: this.startedAt, uptimeMs: now - this.startedAt },

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { WorkerRedisHealth } from '../protocol';
 import type { WorkerExit, WorkerState } from './worker-handle';
 
 /** What the master publishes in `<pid folder>/cluster_state.json` for `mycluster status` and `reload`. */
@@ -31,6 +32,8 @@ export interface WorkerSummary {
   startedAt: number;
   uptimeMs: number;
   rss: number | null;
+  /** The worker's Redis connections as its last heartbeat reported them (null before the first one). */
+  redis: WorkerRedisHealth | null;
 }
 
 export interface ReloadResult {
