@@ -113,7 +113,8 @@ function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisCo
     closedSinceConnecting = true;
     health.down();
   });
-  client.on('error', health.down);
+  // Not while ready: an 'error' can also report a failed command of a live connection (a SELECT, say).
+  client.on('error', () => client.status !== 'ready' && health.down());
   client.on('ready', () => {
     attempt = 0;
     closedOnPurpose.delete(client);

@@ -15,7 +15,8 @@ import { startSentinelSetup } from '../helpers/sentinel.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
 
-const FAILOVERS = 5;
+/** A longer run: FAILOVERS=20 node --test test/integration/redis-failover.test.mjs */
+const FAILOVERS = Number(process.env.FAILOVERS) || 5;
 
 const cleanups = [];
 after(async () => {
@@ -159,10 +160,10 @@ test('mycluster queues with a Sentinel config exits 1 with one line when no sent
   assert.match(stderr, /cannot reach redis at sentinel master "mymaster" via 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+: .*sentinels are unreachable/);
 });
 
-test('five Sentinel failovers in a row with the web and task clusters apart: enqueues and processing come back after each', async (t) => {
+test(`${FAILOVERS} Sentinel failovers in a row with the web and task clusters apart: enqueues and processing come back after each`, async (t) => {
   await runFailovers(t, { split: true });
 });
 
-test('five Sentinel failovers in a row with both roles in each worker: enqueues and processing come back after each', async (t) => {
+test(`${FAILOVERS} Sentinel failovers in a row with both roles in each worker: enqueues and processing come back after each`, async (t) => {
   await runFailovers(t, { split: false });
 });
