@@ -3,6 +3,7 @@
 // acknowledged must be worked or failed in the end, none left in a queue. During the outage the web side keeps
 // serving, `mycluster status` shows the task side down, and no worker is replaced (replacing cannot help).
 // Once with the web and task clusters apart, once with both roles in each worker; the two run side by side.
+// And a worker whose connection alone is dead (Redis answers) is replaced after cluster.redisDownTimeout.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -103,12 +104,41 @@ async function runRestarts(t, { split }) {
   }
 }
 
-describe('a standalone Redis killed and restarted twice, then down for 30 s', { concurrency: 2 }, () => {
+describe('a standalone Redis (REDIS_URL)', { concurrency: 2 }, () => {
   test('with the web and task clusters apart: enqueues and processing come back each time, no worker replaced', async (t) => {
     await runRestarts(t, { split: true });
   });
 
   test('with both roles in each worker: enqueues and processing come back each time, no worker replaced', async (t) => {
     await runRestarts(t, { split: false });
+  });
+
+  test('a worker whose Redis connection stays down while Redis answers is replaced after cluster.redisDownTimeout', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const port = await freePort();
+    const dir = copyFixture('tasks-app');
+    const overrides = { cluster: { redisDownTimeout: 2_000 } };
+    const cluster = startMycluster(['start', '--workers=2'], {
+      cwd: dir,
+      env: { REDIS_URL: redis.url, ACTIONHERO_ROLE: '', PORT: String(port), ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify(overrides) },
+    });
+    cleanups.push(() => cluster.kill());
+    await cluster.waitForEquilibrium();
+    const before = (await statusOf(dir)).slots.map((slot) => slot.worker.pid);
+    const broken = await get(port, `/api/break-redis?port=${await freePort()}`);
+    assert.equal(broken.status, 200);
+    const { pid } = broken.body;
+    const replacing = await cluster.waitForLine((line) => line.level === 50 && /has been down for \d+ s while redis answers .*replacing it/.test(line.msg ?? ''), {
+      timeoutMs: 40_000,
+      what: 'the master to replace the worker with the dead connection',
+    });
+    assert.equal(replacing.workerPid, pid);
+    await waitFor(async () => {
+      const pids = (await statusOf(dir)).slots.map((slot) => slot.worker?.state === 'ready' && slot.worker.pid);
+      return pids.every(Boolean) && !pids.includes(pid);
+    }, { timeoutMs: 20_000, what: 'a ready successor in its slot' });
+    const after = (await statusOf(dir)).slots.map((slot) => slot.worker.pid);
+    assert.deepEqual(after.filter((workerPid) => before.includes(workerPid)), before.filter((workerPid) => workerPid !== pid), 'the other worker is untouched');
   });
 });
