@@ -3,11 +3,27 @@
  * Each carries `mycluster: 1` so it can never be confused with another library's messages.
  */
 
+/** One Redis connection of a worker, as its heartbeat reports it. */
+export interface RedisConnectionHealth {
+  /** How long the connection has been down, in ms; null while it is up. */
+  downMs: number | null;
+  /** While down: whether a fresh connection reached Redis at the last probe (null: not probed yet). */
+  reachable: boolean | null;
+}
+
+/** The worker's Redis connections that exist so far (each is opened on first use). */
+export interface WorkerRedisHealth {
+  tasks?: RedisConnectionHealth;
+  enqueue?: RedisConnectionHealth;
+  app?: RedisConnectionHealth;
+}
+
 export interface WorkerHeartbeat {
   /** Resident set size in bytes. */
   rss: number;
   /** Worst event-loop delay since the last heartbeat, in ms. */
   loopDelayMs: number;
+  redis: WorkerRedisHealth;
 }
 
 /** Worker → master. */

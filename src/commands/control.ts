@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
+import { describeRedisHealth } from '../master/redis-health';
 import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
 import { resolveProjectRoot } from '../shared/project';
@@ -73,7 +74,7 @@ function formatStatus(state: ClusterState): string {
       (state.reload ? `, reload #${state.reload.id} under way` : '') +
       (state.stopping ? ', stopping' : ''),
   ];
-  const rows = [['slot', 'pid', 'state', 'uptime', 'restarts', 'rss', 'last exit']];
+  const rows = [['slot', 'pid', 'state', 'uptime', 'restarts', 'rss', 'redis', 'last exit']];
   for (const slot of state.slots) {
     const worker = slot.worker;
     rows.push([
@@ -83,12 +84,13 @@ function formatStatus(state: ClusterState): string {
       worker ? formatDuration(worker.uptimeMs + age) : '-',
       String(slot.restarts),
       worker?.rss ? `${Math.round(worker.rss / 1048576)} MB` : '-',
+      describeRedisHealth(worker?.redis ?? undefined),
       slot.lastExit ? slot.lastExit.reason : '-',
     ]);
-    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '']);
+    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '', '']);
   }
-  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '']);
-  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '']);
+  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '', '']);
+  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '', '']);
   lines.push(formatTable(rows));
   return `${lines.join('\n')}\n`;
 }

@@ -79,6 +79,7 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
       readyTimeout: 30_000,
       workerTimeout: 30_000,
       maxMemory: 0,
+      redisDownTimeout: 30_000,
       spareWorker: true,
       restartBackoff: { min: 200, max: 15_000, resetAfter: 10_000 },
     },

@@ -49,6 +49,11 @@ export interface ClusterConfig {
   /** RSS in bytes above which a worker is replaced (zero downtime). 0 disables. */
   maxMemory: number;
   /**
+   * ms one of a worker's Redis connections may stay down while Redis answers a fresh connection from that
+   * worker; past it the worker is replaced (zero downtime). An outage (Redis answers nobody) replaces no one. 0 disables.
+   */
+  redisDownTimeout: number;
+  /**
    * Keep one spare worker forked ahead of need (Node and mycluster loaded, not the app), so a crashed
    * worker's slot is serving again within milliseconds. Costs one idle process.
    */

@@ -91,6 +91,7 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['cluster.readyTimeout', aDuration],
   ['cluster.workerTimeout', aDuration],
   ['cluster.maxMemory', aByteCount],
+  ['cluster.redisDownTimeout', aDuration],
   ['cluster.spareWorker', aBoolean],
   ['cluster.restartBackoff', anObject],
   ['cluster.restartBackoff.min', aDuration],

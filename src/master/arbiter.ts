@@ -278,12 +278,12 @@ export class Arbiter {
     }
   }
 
-  /** A serving worker whose heartbeat shows a problem (e.g. above maxMemory) is replaced, its successor ready first. */
+  /** A serving worker whose heartbeat shows a problem (above maxMemory, a dead Redis connection) is replaced, its successor ready first. */
   private checkHealth(handle: WorkerHandle, heartbeat: WorkerHeartbeat): void {
     const problem = findHealthProblem(heartbeat, this.options.cluster);
     if (!problem) return;
     if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
-    this.log.warn(
+    this.log[problem.level](
       { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
       `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
     );

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { WorkerRedisHealth } from '../protocol';
 import type { Slot } from './slot';
 import type { WorkerExit, WorkerHandle, WorkerState } from './worker-handle';
 
@@ -32,6 +33,8 @@ export interface WorkerSummary {
   startedAt: number;
   uptimeMs: number;
   rss: number | null;
+  /** The worker's Redis connections as its last heartbeat reported them (null before the first one). */
+  redis: WorkerRedisHealth | null;
 }
 
 export interface ReloadResult {
@@ -66,6 +69,7 @@ export function snapshot(view: ClusterView, now = Date.now()): ClusterState {
     startedAt: handle.startedAt,
     uptimeMs: now - handle.startedAt,
     rss: handle.heartbeat?.rss ?? null,
+    redis: handle.heartbeat?.redis ?? null,
   });
   const isDraining = (handle: WorkerHandle): boolean =>
     handle.slot !== 0 && bySlot.get(handle.slot)?.current !== handle && bySlot.get(handle.slot)?.replacement !== handle;

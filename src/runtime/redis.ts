@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/types';
 import { MyclusterError, errorMessage } from '../errors';
+import { redisHealth, type TrackedPurpose } from './redis-health';
 
 /**
  * What a connection is for; each purpose has its own connection and its own behaviour while Redis is away.
@@ -40,7 +41,7 @@ export function describeRedisAddress(config: RedisConfig): string {
   return `${config.host}:${config.port}`;
 }
 
-function connectionOptions(config: RedisConfig): RedisOptions {
+function connectionOptions(config: RedisConfig, keepRetrying: boolean): RedisOptions {
   if (config.sentinels?.length) {
     return {
       sentinels: config.sentinels,
@@ -48,9 +49,10 @@ function connectionOptions(config: RedisConfig): RedisOptions {
       sentinelPassword: config.sentinelPassword,
       password: config.password,
       db: config.db,
-      // Switch to the new master as soon as the sentinels announce a failover.
-      failoverDetector: true,
-      sentinelRetryStrategy: (attempt: number) => Math.min(attempt * 200, maxReconnectDelay),
+      // Switch to the new master as soon as the sentinels announce a failover. Not for one-shot clients:
+      // quit() leaves the detector's sentinel subscriptions open, which keeps the process alive (ioredis #1362).
+      failoverDetector: keepRetrying,
+      sentinelRetryStrategy: (attempt: number) => (keepRetrying ? Math.min(attempt * 200, maxReconnectDelay) : null),
     };
   }
   return { host: config.host, port: config.port, password: config.password, db: config.db };
@@ -61,15 +63,98 @@ function failureReason(error: unknown): string {
   return code ?? errorMessage(error);
 }
 
+/** Clients mycluster closed on purpose: their 'end' is expected. */
+const closedOnPurpose = new WeakSet<Redis>();
+
+/** The parts of ioredis's SentinelConnector that guardFailoverDetector relies on (ioredis 5.x internals). */
+interface SentinelConnectorInternals {
+  connect(eventEmitter: unknown): Promise<unknown>;
+  failoverDetector: { cleanup(): void } | null;
+}
+
+/**
+ * Work around an ioredis 5 bug that ends a Sentinel client for good during a failover. The failover
+ * detector of the previous connection stays subscribed to the sentinels while the client reconnects; when
+ * `+switch-master` arrives while the connector is resolving the master (or waiting in "All sentinels are
+ * unreachable. Retrying from scratch"), it calls connector.disconnect(), the pending connect() rejects with
+ * "Connection is closed." and the client goes to `end`: no retry, every later command fails at once.
+ * The detector belongs to the connection that is gone, so drop it before each new connect.
+ */
+function guardFailoverDetector(client: Redis): void {
+  const connector = (client as unknown as { connector?: Partial<SentinelConnectorInternals> }).connector;
+  if (typeof connector?.connect !== 'function' || !('failoverDetector' in connector)) return;
+  const connect = connector.connect.bind(connector);
+  connector.connect = (eventEmitter: unknown) => {
+    connector.failoverDetector?.cleanup();
+    connector.failoverDetector = null;
+    return connect(eventEmitter);
+  };
+}
+
+/**
+ * Keep a long-lived client connected, and its health reported. A client that reaches ioredis's final `end`
+ * state without being closed (a connect() that rejected, as in the bug above, or any other path) is
+ * connected again after a pause: the same client, so node-resque's objects that hold it keep working.
+ * A client closed on purpose (disconnect(), quit()) is left closed and no longer reported.
+ */
+function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisConfig, address: string, log: Logger): void {
+  const health = redisHealth.track(purpose, () => redisAnswers(config, log));
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closedOnPurpose.add(client);
+    disconnect(reconnect);
+  };
+  let attempt = 0;
+  // ioredis reaches `end` after `close` when the connection was closed (quit, disconnect); straight from
+  // `connecting` when connect() itself rejected.
+  let closedSinceConnecting = false;
+  client.on('connecting', () => (closedSinceConnecting = false));
+  client.on('close', () => {
+    closedSinceConnecting = true;
+    health.down();
+  });
+  // Not while ready: an 'error' can also report a failed command of a live connection (a SELECT, say).
+  client.on('error', () => client.status !== 'ready' && health.down());
+  client.on('ready', () => {
+    attempt = 0;
+    closedOnPurpose.delete(client);
+    health.up();
+  });
+  client.on('end', () => {
+    if (closedOnPurpose.has(client) || closedSinceConnecting) return health.forget();
+    health.down();
+    attempt += 1;
+    const delay = Math.min(attempt * 500, maxReconnectDelay);
+    log.warn({ purpose, redis: address, attempt }, `redis connection for ${purpose} at ${address} ended by itself: connecting again in ${delay} ms`);
+    setTimeout(() => {
+      if (!closedOnPurpose.has(client) && client.status === 'end') client.connect().catch(() => undefined);
+    }, delay).unref();
+  });
+}
+
+/** A fresh one-shot connection answers PING: Redis is up, whatever the long-lived connections say. */
+async function redisAnswers(config: RedisConfig, log: Logger): Promise<boolean> {
+  const probe = createRedisClient(config, 'cli', log.child({}, { level: 'silent' }));
+  try {
+    await connectOnce(probe, config);
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /**
  * An ioredis client for one purpose. It reconnects forever (backoff capped at 2 s), except for `cli`,
  * and logs one warn line per outage and one info line when Redis is back; it never emits an unhandled 'error'.
+ * Its health (down since when) goes into the worker's heartbeat.
  */
 export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, log: Logger): Redis {
   const { maxRetriesPerRequest, lazyConnect, keepRetrying } = purposeOptions[purpose];
   const address = describeRedisAddress(config);
   const options: RedisOptions = {
-    ...(config.url ? {} : connectionOptions(config)),
+    ...(config.url ? {} : connectionOptions(config, keepRetrying)),
     maxRetriesPerRequest,
     lazyConnect,
     connectionName: `mycluster-${purpose}`,
@@ -94,6 +179,10 @@ export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, lo
     unavailable = false;
     log.info({ purpose, redis: address }, `redis available again for ${purpose} at ${address}`);
   });
+  if (purpose === 'cli') return client;
+
+  guardFailoverDetector(client);
+  superviseClient(client, purpose, config, address, log);
   return client;
 }
 
@@ -135,14 +224,15 @@ export async function connectOnce(client: Redis, config: RedisConfig): Promise<v
 
 /** Close a client: QUIT when connected, else drop the connection attempt. */
 export async function closeRedisClient(client: Redis): Promise<void> {
+  closedOnPurpose.add(client);
   if (client.status === 'ready') {
     try {
       await client.quit();
-      return;
     } catch {
-      // Lost the connection while quitting: fall through and drop it.
+      // Lost the connection while quitting: dropped below.
     }
   }
+  // Also closes a Sentinel failover detector's subscriptions, which quit() leaves open (ioredis #1362).
   client.disconnect();
 }
 
@@ -152,5 +242,6 @@ export async function closeRedisClient(client: Redis): Promise<void> {
  * turning into unhandled rejections. Only for a process that is about to exit.
  */
 export function abandonRedisClient(client: Redis): void {
+  closedOnPurpose.add(client);
   client.disconnect();
 }

@@ -12,6 +12,7 @@ import { errorMessage } from '../errors';
 import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, workerMessage, type WorkerMessage } from '../protocol';
 import { reopenLogFile } from '../shared/logger';
 import type { RunningApp } from '../runtime/app';
+import { redisHealth } from '../runtime/redis-health';
 import { bootApp, bootstrapLogger } from './boot';
 
 const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 5_000;
@@ -38,7 +39,16 @@ function startHeartbeat(): void {
   loopDelay.enable();
   // A blocked event loop sends nothing: the master notices the silence and replaces the worker.
   const beat = (): void => {
-    send(workerMessage({ type: 'heartbeat', heartbeat: { rss: process.memoryUsage.rss(), loopDelayMs: Math.round(loopDelay.max / 1e6) } }));
+    send(
+      workerMessage({
+        type: 'heartbeat',
+        heartbeat: {
+          rss: process.memoryUsage.rss(),
+          loopDelayMs: Math.round(loopDelay.max / 1e6),
+          redis: redisHealth.snapshot(log),
+        },
+      }),
+    );
     loopDelay.reset();
   };
   beat(); // at once, so `status` shows the RSS without waiting an interval

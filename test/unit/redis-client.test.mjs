@@ -52,3 +52,39 @@ test('logs one warn line per outage, with the reason', async () => {
     await redisServer.stop();
   }
 });
+
+test('a client that reaches ioredis\'s final end state without being closed is connected again', async () => {
+  const redisServer = await startRedis();
+  const { log, lines } = capturingLogger();
+  const client = createRedisClient(tasksConfig({ url: redisServer.url }).redis, 'tasks', log);
+  try {
+    await waitFor('ready', async () => client.status === 'ready');
+    // Any path on which connect() rejects ends an ioredis client for good; here the connector is told to
+    // stop in the tick the connect starts (what the Sentinel failover detector did, see redis-sentinel-switch).
+    client.once('connecting', () => client.connector.disconnect());
+    client.disconnect(true);
+    await waitFor('the client to end', async () => lines.some((line) => /ended by itself: connecting again/.test(line.msg)));
+    await waitFor('the client to be ready again', async () => client.status === 'ready', { timeoutMs: 5_000 });
+    assert.equal(await client.ping(), 'PONG');
+  } finally {
+    client.disconnect();
+    await redisServer.stop();
+  }
+});
+
+test('a client closed on purpose stays closed', async () => {
+  const redisServer = await startRedis();
+  const { log, lines } = capturingLogger();
+  const client = createRedisClient(tasksConfig({ url: redisServer.url }).redis, 'tasks', log);
+  try {
+    await waitFor('ready', async () => client.status === 'ready');
+    await client.quit();
+    await waitFor('end', async () => client.status === 'end');
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(client.status, 'end');
+    assert.deepEqual(lines.filter((line) => /ended by itself/.test(line.msg)), []);
+  } finally {
+    client.disconnect();
+    await redisServer.stop();
+  }
+});

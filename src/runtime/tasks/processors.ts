@@ -5,6 +5,7 @@ import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
 import type { AppContext, TaskDefinition } from '../types';
 import { resqueErrorLogger } from './background-errors';
+import { popJobsOnce } from './pop-once';
 
 export interface RunningProcessors {
   /** Whether any processor holds a job right now. */
@@ -38,6 +39,7 @@ export function startProcessors({
   context: AppContext;
   log: Logger;
 }): RunningProcessors {
+  popJobsOnce(redis);
   const multiWorker = new MultiWorker(
     {
       connection: { redis, namespace },

@@ -5,6 +5,7 @@ import { MyclusterError, errorMessage } from '../../errors';
 import { closeRedisClient, createRedisClient } from '../redis';
 import type { TaskDefinition, TaskQueue } from '../types';
 import { resqueErrorLogger } from './background-errors';
+import { replicaConfirmer } from './replica-wait';
 
 /** An enqueue that was refused: unknown task, bad time, or Redis did not acknowledge it. */
 export class TaskQueueError extends MyclusterError {}
@@ -52,8 +53,11 @@ export function createTaskQueue({
   let connection = 0;
   redis.on('ready', () => (connection += 1));
   const { enqueueReplicas, enqueueReplicaTimeout } = config.tasks;
+  const confirmReplicas = replicaConfirmer(redis, enqueueReplicas);
 
   async function acknowledged(taskName: string, write: () => Promise<unknown>): Promise<void> {
+    // One budget for the whole enqueue, the write included: it may have queued behind another's WAIT.
+    const deadline = Date.now() + enqueueReplicaTimeout;
     await connect();
     const writtenOn = connection;
     try {
@@ -62,10 +66,10 @@ export function createTaskQueue({
       throw new TaskQueueError(`enqueue of task "${taskName}" failed: ${errorMessage(error)}`, { cause: error });
     }
     if (enqueueReplicas === 0) return;
-    const confirmed = await redis.wait(enqueueReplicas, enqueueReplicaTimeout).catch(() => 0);
+    const confirmed = await confirmReplicas(deadline);
     if (confirmed < enqueueReplicas || connection !== writtenOn) {
       throw new TaskQueueError(
-        `enqueue of task "${taskName}" was not confirmed by ${enqueueReplicas} replica(s) within ${enqueueReplicaTimeout} ms (tasks.enqueueReplicas): it may be lost in a failover; retry it`,
+        `enqueue of task "${taskName}" was not confirmed by ${enqueueReplicas} replica(s) within ${enqueueReplicaTimeout} ms (tasks.enqueueReplicas): it may be lost in a failover, or still be worked; retry it (tasks must be idempotent)`,
       );
     }
   }

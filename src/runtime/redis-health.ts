@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { RedisConnectionHealth, WorkerRedisHealth } from '../protocol';
+
+/** The connections a worker reports in its heartbeat (one-shot `cli` clients are not tracked). */
+export type TrackedPurpose = keyof WorkerRedisHealth;
+
+/** An outage longer than this is logged at error: past a failover's or a restart's few seconds. */
+const BLIP_MS = 10_000;
+/** While a connection is down past BLIP_MS, a fresh connection tests Redis itself at most this often. */
+const PROBE_EVERY_MS = 5_000;
+
+interface Tracked {
+  downSince: number | null;
+  reachable: boolean | null;
+  loggedError: boolean;
+}
+
+/**
+ * Each Redis connection's health in this process, for the heartbeat: down since when, and whether a fresh
+ * connection reaches Redis meanwhile. "Down but reachable" means this connection is dead, not Redis: the
+ * master replaces such a worker (see master/redis-health.ts); "down and unreachable" is an outage, which
+ * replacing workers cannot cure.
+ */
+class RedisHealthRegistry {
+  private readonly connections = new Map<TrackedPurpose, Tracked>();
+  private probe: (() => Promise<boolean>) | undefined;
+  private probing = false;
+  private lastProbeAt = 0;
+
+  /** Called by the client's events; `probe` connects afresh and answers whether Redis answered. */
+  track(purpose: TrackedPurpose, probe: () => Promise<boolean>): { up(): void; down(): void; forget(): void } {
+    this.probe = probe;
+    const entry: Tracked = { downSince: null, reachable: null, loggedError: false };
+    this.connections.set(purpose, entry);
+    return {
+      up: () => {
+        Object.assign(entry, { downSince: null, reachable: null, loggedError: false });
+        this.connections.set(purpose, entry);
+      },
+      down: () => {
+        entry.downSince ??= Date.now();
+      },
+      forget: () => {
+        if (this.connections.get(purpose) === entry) this.connections.delete(purpose);
+      },
+    };
+  }
+
+  /** What the heartbeat carries; logs an outage past a blip once, and starts a probe when one is due. */
+  snapshot(log: Logger, now = Date.now()): WorkerRedisHealth {
+    const health: WorkerRedisHealth = {};
+    let probeDue = false;
+    for (const [purpose, entry] of this.connections) {
+      const downMs = entry.downSince === null ? null : now - entry.downSince;
+      health[purpose] = { downMs, reachable: entry.reachable } satisfies RedisConnectionHealth;
+      if (downMs === null || downMs < BLIP_MS) continue;
+      probeDue = true;
+      if (!entry.loggedError) {
+        entry.loggedError = true;
+        log.error({ purpose, downMs }, `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${purpose === 'tasks' ? 'no task is processed' : 'enqueues fail'} until it is back`);
+      }
+    }
+    if (probeDue && !this.probing && now - this.lastProbeAt >= PROBE_EVERY_MS) void this.runProbe(now);
+    return health;
+  }
+
+  private async runProbe(now: number): Promise<void> {
+    if (!this.probe) return;
+    this.probing = true;
+    this.lastProbeAt = now;
+    const reachable = await this.probe().catch(() => false);
+    this.probing = false;
+    for (const entry of this.connections.values()) if (entry.downSince !== null) entry.reachable = reachable;
+  }
+}
+
+export const redisHealth = new RedisHealthRegistry();
