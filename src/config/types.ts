@@ -32,7 +32,7 @@ export interface GeneralConfig {
   };
   /** Param names whose values are replaced by `[FILTERED]` in logs. */
   filteredParams: string[];
-  /** File mode of pidfiles and of the unix socket, e.g. 0o644 / 0o660. */
+  /** File mode of pidfiles, e.g. 0o644 (less the process's umask); the unix socket has `servers.web.socketMode`. */
   pidFileMode: number;
 }
 

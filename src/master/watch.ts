@@ -7,9 +7,11 @@ const DEBOUNCE_MS = 300;
 
 /**
  * `--watch` (development): a rolling reload when project files change, debounced so a save of many files
- * (a git checkout, an editor's swap files) is one reload. chokidar is loaded only when watching.
+ * (a git checkout, an editor's swap files) is one reload. chokidar is loaded only when watching. The watcher
+ * lives as long as the master: the master's exit closes it, and a change seen during a stop asks for a reload
+ * the arbiter ignores.
  */
-export async function watchProject(projectRoot: string, log: Logger, reload: (reason: string) => void): Promise<() => Promise<void>> {
+export async function watchProject(projectRoot: string, log: Logger, reload: (reason: string) => void): Promise<void> {
   const { watch } = require('chokidar') as typeof import('chokidar');
   const watcher = watch(projectRoot, {
     ignoreInitial: true,
@@ -33,8 +35,4 @@ export async function watchProject(projectRoot: string, log: Logger, reload: (re
   watcher.on('error', (error) => log.warn({ err: error }, `--watch: ${String(error)}`));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   log.info({ projectRoot }, `--watch: watching ${projectRoot} for changes`);
-  return async () => {
-    clearTimeout(timer);
-    await watcher.close();
-  };
 }
