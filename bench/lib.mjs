@@ -2,14 +2,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { isAlive, spawnJsonLogged } from '../test/helpers/cluster.mjs';
-import { now } from './load.mjs';
 import { waitFor } from '../test/helpers/wait.mjs';
+import { now } from './load.mjs';
 
-export { now };
 // The same small helpers the integration tests use.
 export { childPids, isAlive } from '../test/helpers/cluster.mjs';
 export { freePort } from '../test/helpers/net.mjs';
 export { sleep, waitFor } from '../test/helpers/wait.mjs';
+export { now };
 
 /**
  * Wait (bounded) for processes that were asked to stop to be gone; SIGKILL those still alive after

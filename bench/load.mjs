@@ -168,7 +168,10 @@ function summarize(records, windows, bucketMs, stoppedAt) {
   for (const name of names) {
     const spans = windows.filter((window) => window.name === name);
     const inside = records.filter((record) => spans.some((span) => record.start < span.to && record.end > span.from));
-    result.windows[name] = stats(inside, spans.reduce((sum, span) => sum + (span.to - span.from), 0));
+    result.windows[name] = stats(
+      inside,
+      spans.reduce((sum, span) => sum + (span.to - span.from), 0),
+    );
   }
   if (bucketMs > 0) {
     const buckets = new Map();

@@ -13,13 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './lib.mjs';
 import { mycluster, myclusterHandler } from './peers/mycluster.mjs';
-import * as pm2 from './peers/pm2.mjs';
 import * as naive from './peers/naive.mjs';
+import * as pm2 from './peers/pm2.mjs';
 import * as single from './peers/single.mjs';
 import * as idle from './scenarios/idle.mjs';
-import * as throughput from './scenarios/throughput.mjs';
 import * as reload from './scenarios/reload.mjs';
 import * as sigkill from './scenarios/sigkill.mjs';
+import * as throughput from './scenarios/throughput.mjs';
 import { benchTasks } from './tasks.mjs';
 
 const WORKERS = 2;
@@ -200,8 +200,23 @@ async function main() {
   const report = {
     startedAt: startedAt.toISOString(),
     durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
-    setup: { workers: WORKERS, concurrency: 50, appDelayMs: 5, steadySeconds: 5, throughputRounds: { rounds: ROUNDS, warmupMs: ROUND_WARMUP_MS, measureMs: ROUND_MS }, reloads: 3, idleSeconds: 3, idleLateReadingSeconds: 30 },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+    },
+    setup: {
+      workers: WORKERS,
+      concurrency: 50,
+      appDelayMs: 5,
+      steadySeconds: 5,
+      throughputRounds: { rounds: ROUNDS, warmupMs: ROUND_WARMUP_MS, measureMs: ROUND_MS },
+      reloads: 3,
+      idleSeconds: 3,
+      idleLateReadingSeconds: 30,
+    },
     peers,
     tasks,
   };
@@ -212,7 +227,12 @@ async function main() {
 
   const labels = PLAN.map((entry) => entry.adapter.label);
   console.log(`\n${WORKERS} workers, 50 keep-alive connections, a 5 ms endpoint; ${report.machine.cpus} CPUs, Node ${process.version}\n`);
-  console.log(table(labels, PLAN.map((entry) => peers[entry.adapter.id])));
+  console.log(
+    table(
+      labels,
+      PLAN.map((entry) => peers[entry.adapter.id]),
+    ),
+  );
   console.log(FOOTNOTES);
   console.log(`\n${tasksTable(tasks)}`);
   const errors = [];

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childPids, freePort, isAlive, sleep, waitFor } from './lib.mjs';
+import { childPids, freePort, isAlive, waitFor } from './lib.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(repoRoot, 'package.json'));
@@ -144,7 +144,15 @@ export async function benchTasks({ redisServerPath = '/usr/bin/redis-server', jo
     started.push(redisServer);
     redis = new Redis({ port: redisPort, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     redis.on('error', () => {});
-    await waitFor('redis-server', () => redis.ping().then(() => true, () => false), { timeoutMs: 5_000 });
+    await waitFor(
+      'redis-server',
+      () =>
+        redis.ping().then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 5_000 },
+    );
 
     // Bare node-resque: 2 processes × MultiWorker(5).
     const script = path.join(tmp, 'bare-multiworker.cjs');
@@ -184,7 +192,11 @@ export async function benchTasks({ redisServerPath = '/usr/bin/redis-server', jo
     const myclusterJobsPerSecond = await timeJobs(redis, 'resque', jobs, Math.min(20_000, left()));
 
     // SIGKILL the worker holding a 30 s job; time until another processor claims it again.
-    await redis.pipeline().sadd('resque:queues', 'bench').rpush('resque:queue:bench', encode('hold', [{ id: 'held', ms: 30_000 }])).exec();
+    await redis
+      .pipeline()
+      .sadd('resque:queues', 'bench')
+      .rpush('resque:queue:bench', encode('hold', [{ id: 'held', ms: 30_000 }]))
+      .exec();
     const holder = await waitFor('a processor to hold the job', () => claimOf(redis, 'resque', 'held'), { timeoutMs: 5_000, intervalMs: 5 });
     const killedAt = performance.now();
     process.kill(holder.pid, 'SIGKILL');

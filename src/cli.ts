@@ -1,7 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { errorMessage, EXIT_FAILURE, EXIT_USAGE, MyclusterError, UsageError } from './errors';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, MyclusterError, UsageError } from './errors';
 
 function parseWorkerCount(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
@@ -43,7 +43,7 @@ function buildProgram(): Command {
     .version(version(), '-v, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (message, write) => write(`${message.split('\n')[0]}\n`) });
 
   program
     .command('start')

@@ -5,7 +5,7 @@
 import type { ConfigSection } from './config/types';
 import type { ActionDefinition, ActionInputs, InitializerDefinition, TaskDefinition } from './runtime/types';
 
-export type { Config, ConfigSection, Role, RedisConfig, WebServerConfig, TasksConfig, ClusterConfig } from './config/types';
+export type { ClusterConfig, Config, ConfigSection, RedisConfig, Role, TasksConfig, WebServerConfig } from './config/types';
 export type {
   ActionContext,
   ActionDefinition,

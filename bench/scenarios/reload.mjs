@@ -1,8 +1,9 @@
 // 3 rolling reloads under load: every failed request of the whole run, p99 before and during the reload
 // windows (from the reload's trigger to its end as the peer reports it), each reload's duration, and the
 // load in 250 ms buckets (JSON only).
-import { startLoad } from '../load.mjs';
+
 import { now, sleep } from '../lib.mjs';
+import { startLoad } from '../load.mjs';
 
 export const name = 'reload';
 

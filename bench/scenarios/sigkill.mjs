@@ -1,7 +1,8 @@
 // SIGKILL of one worker under load: failed requests, and ms from the kill until a new worker listens
 // (as each peer reports it: mycluster's `worker #k ready` line, the app's "listening" line otherwise).
-import { startLoad } from '../load.mjs';
+
 import { sleep } from '../lib.mjs';
+import { startLoad } from '../load.mjs';
 
 export const name = 'sigkill';
 

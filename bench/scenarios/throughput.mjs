@@ -1,7 +1,8 @@
 // Steady throughput: 50 keep-alive connections for 1 s of warm-up, then 5 s measured (the interleaved
 // rounds of bench/run.mjs measure shorter windows).
-import { startLoad } from '../load.mjs';
+
 import { now, sleep } from '../lib.mjs';
+import { startLoad } from '../load.mjs';
 
 export const name = 'throughput';
 

@@ -19,7 +19,7 @@ app.get('/hello', async (req, res) => {
 });
 
 // GET /time — no Redis needed: a quick check that a worker answers.
-app.get('/time', (req, res) => {
+app.get('/time', (_req, res) => {
   res.json({ now: new Date().toISOString(), pid: process.pid, worker: appContext().workerSlot });
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
 import { describeRedisHealth } from '../master/redis-health';
-import { readStateFile, STATE_FILE, type ClusterState } from '../master/state';
+import { type ClusterState, readStateFile, STATE_FILE } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
 import { resolveProjectRoot } from '../shared/project';
 import { pollUntil } from './poll';
@@ -87,10 +87,31 @@ function formatStatus(state: ClusterState): string {
       describeRedisHealth(worker?.redis ?? undefined),
       slot.lastExit ? slot.lastExit.reason : '-',
     ]);
-    if (slot.replacement) rows.push([`#${slot.slot}`, String(slot.replacement.pid), `${slot.replacement.state} (replacement)`, formatDuration(slot.replacement.uptimeMs + age), '', '', '', '']);
+    if (slot.replacement)
+      rows.push([
+        `#${slot.slot}`,
+        String(slot.replacement.pid),
+        `${slot.replacement.state} (replacement)`,
+        formatDuration(slot.replacement.uptimeMs + age),
+        '',
+        '',
+        '',
+        '',
+      ]);
   }
-  for (const worker of state.draining) rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '', '']);
-  if (state.spare) rows.push(['spare', String(state.spare.pid), state.spare.standingBy ? 'standing by' : 'starting', formatDuration(Date.now() - state.spare.startedAt), '', '', '', '']);
+  for (const worker of state.draining)
+    rows.push([`#${worker.slot}`, String(worker.pid), 'stopping (old)', formatDuration(worker.uptimeMs + age), '', '', '', '']);
+  if (state.spare)
+    rows.push([
+      'spare',
+      String(state.spare.pid),
+      state.spare.standingBy ? 'standing by' : 'starting',
+      formatDuration(Date.now() - state.spare.startedAt),
+      '',
+      '',
+      '',
+      '',
+    ]);
   lines.push(formatTable(rows));
   return `${lines.join('\n')}\n`;
 }

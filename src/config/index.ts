@@ -1,3 +1,3 @@
-export { loadConfig, type LoadConfigOptions } from './load';
 export { roleFromEnv } from './defaults';
+export { type LoadConfigOptions, loadConfig } from './load';
 export type * from './types';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
 import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
 import { builtInDefaults, envVariableOfKey, roleFromEnv } from './defaults';
-import { isPlainObject, mergeLayer, Provenance, type PlainObject } from './merge';
-import { wrapSinglePaths, resolvePathsAgainst } from './paths';
+import { isPlainObject, mergeLayer, type PlainObject, Provenance } from './merge';
+import { resolvePathsAgainst, wrapSinglePaths } from './paths';
 import { resolveFunctions, ValueFunctionError } from './resolve';
 import type { Config } from './types';
 import { describeValue, validateConfig } from './validate';
@@ -146,5 +146,8 @@ function describeLoadFailure(error: unknown, file: string, name: string): string
 
 /** Load errors can span lines (a require stack, an esbuild report); an error message here is one line. */
 function oneLine(message: string): string {
-  return message.split('\nRequire stack:')[0].replace(/\s*\n\s*/g, ' ').trim();
+  return message
+    .split('\nRequire stack:')[0]
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }

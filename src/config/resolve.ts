@@ -1,6 +1,7 @@
 /** Function values in a config section: called with the config built so far and replaced by their result. */
-import type { Config } from './types';
+
 import { isPlainObject, joinKeyPath } from './merge';
+import type { Config } from './types';
 
 /** A function value threw (or its promise rejected); `keyPath` is empty for a whole-section function. */
 export class ValueFunctionError extends Error {

@@ -134,8 +134,4 @@ type GeneralConfigInput = Omit<GeneralConfig, 'paths'> & {
   paths: Omit<GeneralConfig['paths'], PathListKey> & { [K in PathListKey]: string | string[] };
 };
 type PathListKey = 'actions' | 'tasks' | 'public' | 'initializers';
-type DeepPartialConfig<T> = T extends Array<unknown>
-  ? T
-  : T extends object
-    ? { [K in keyof T]?: ConfigValue<DeepPartialConfig<T[K]>> | null }
-    : T;
+type DeepPartialConfig<T> = T extends Array<unknown> ? T : T extends object ? { [K in keyof T]?: ConfigValue<DeepPartialConfig<T[K]>> | null } : T;

@@ -62,8 +62,7 @@ const aRedisUrl: Expectation = {
 };
 const aSentinelList: Expectation = {
   description: 'a list of { host, port }',
-  test: (value) =>
-    Array.isArray(value) && value.every((item) => isPlainObject(item) && isNonEmptyString(item.host) && isTcpPort(item.port)),
+  test: (value) => Array.isArray(value) && value.every((item) => isPlainObject(item) && isNonEmptyString(item.host) && isTcpPort(item.port)),
 };
 const aLogLevel: Expectation = { description: `one of ${LOG_LEVELS.join(', ')}`, test: (value) => LOG_LEVELS.includes(value as string) };
 

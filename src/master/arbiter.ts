@@ -2,16 +2,16 @@ import type { Worker } from 'node:cluster';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
-import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
 import { removePidfile, writePidfile } from '../pids';
+import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
 import { reopenLogFile } from '../shared/logger';
 import { findHealthProblem } from './health';
 import { RollingReload } from './reload';
-import { SignalQueue, type MasterSignal, type SignalSource } from './signals';
+import { type MasterSignal, SignalQueue, type SignalSource } from './signals';
 import { newSlot, type Slot } from './slot';
 import { Spare } from './spare';
-import { snapshot, type ClusterState } from './state';
-import { describeExit, WorkerHandle, type WorkerExit } from './worker-handle';
+import { type ClusterState, snapshot } from './state';
+import { describeExit, type WorkerExit, WorkerHandle } from './worker-handle';
 
 export interface ArbiterOptions {
   workers: number;
@@ -71,7 +71,14 @@ export class Arbiter {
     const { stopTimeout } = options.cluster;
     const wakeup = (): void => this.wakeup();
     this.signals = new SignalQueue(wakeup, options.signals);
-    this.spare = new Spare({ enabled: options.cluster.spareWorker, fork: () => this.forkHandle(0), currentOrigin: options.currentOrigin, stopTimeout, wakeup, log: options.log });
+    this.spare = new Spare({
+      enabled: options.cluster.spareWorker,
+      fork: () => this.forkHandle(0),
+      currentOrigin: options.currentOrigin,
+      stopTimeout,
+      wakeup,
+      log: options.log,
+    });
     this.reload = new RollingReload({
       slots: this.slots,
       spawn: (slot) => this.spawn(slot),
@@ -182,10 +189,7 @@ export class Arbiter {
       case 'ready':
         if (!handle.markReady()) return;
         this.everReady = true;
-        this.log.info(
-          { workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs },
-          `worker #${handle.slot} (pid ${handle.pid}) ready`,
-        );
+        this.log.info({ workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs }, `worker #${handle.slot} (pid ${handle.pid}) ready`);
         if (this.slots.get(handle.slot)?.current === handle) this.writeSlotPidfile(handle.slot, handle.pid);
         break;
       case 'heartbeat':
@@ -254,7 +258,10 @@ export class Arbiter {
     } else if (exit.code === EXIT_BOOT_FAILED) {
       const delay = slot.backoff.maxDelay();
       slot.nextStartAt = Date.now() + delay;
-      this.log.error({ ...details, restartInMs: delay }, `worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describeExit(exit)}; retrying in ${delay} ms (fix the code, then reload)`);
+      this.log.error(
+        { ...details, restartInMs: delay },
+        `worker #${handle.slot} (pid ${handle.pid}) failed to boot: ${describeExit(exit)}; retrying in ${delay} ms (fix the code, then reload)`,
+      );
     } else {
       const delay = slot.backoff.nextDelay(handle.uptimeMs);
       slot.nextStartAt = Date.now() + delay;
@@ -272,7 +279,10 @@ export class Arbiter {
       if (handle.state !== 'ready' || handle.killReason) continue;
       const silentFor = handle.silentFor(now);
       if (silentFor > timeout) {
-        this.log.error({ workerSlot: handle.slot, workerPid: handle.pid, silentFor }, `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`);
+        this.log.error(
+          { workerSlot: handle.slot, workerPid: handle.pid, silentFor },
+          `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`,
+        );
         handle.kill(`hung: no heartbeat for ${silentFor} ms`);
       }
     }
@@ -364,7 +374,7 @@ export class Arbiter {
     if (this.inEquilibrium) return;
     for (let number = 1; number <= this.desired; number += 1) {
       const slot = this.slots.get(number);
-      if (!slot?.current || slot.current.state !== 'ready' || slot.replacement) return;
+      if (slot?.current?.state !== 'ready' || slot.replacement) return;
     }
     if (this.reload.running) return;
     this.inEquilibrium = true;

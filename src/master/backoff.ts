@@ -16,8 +16,7 @@ export class RestartBackoff {
   /** Record a crash of a worker that had been up `uptimeMs`; returns the delay before the next start. */
   nextDelay(uptimeMs: number): number {
     if (uptimeMs >= this.settings.resetAfter) this.consecutiveCrashes = 0;
-    const delay =
-      this.consecutiveCrashes === 0 ? 0 : Math.min(this.settings.max, this.settings.min * 2 ** (this.consecutiveCrashes - 1));
+    const delay = this.consecutiveCrashes === 0 ? 0 : Math.min(this.settings.max, this.settings.min * 2 ** (this.consecutiveCrashes - 1));
     this.consecutiveCrashes += 1;
     return delay;
   }

@@ -19,7 +19,12 @@ type HealthCheck = (heartbeat: WorkerHeartbeat, cluster: ClusterConfig) => Healt
 const overMemory: HealthCheck = (heartbeat, cluster) => {
   const limit = cluster.maxMemory;
   if (limit <= 0 || heartbeat.rss <= limit) return null;
-  return { reason: 'maxMemory', details: { rss: heartbeat.rss, maxMemory: limit }, description: `uses ${heartbeat.rss} bytes, above maxMemory ${limit}`, level: 'warn' };
+  return {
+    reason: 'maxMemory',
+    details: { rss: heartbeat.rss, maxMemory: limit },
+    description: `uses ${heartbeat.rss} bytes, above maxMemory ${limit}`,
+    level: 'warn',
+  };
 };
 
 const deadRedisConnection: HealthCheck = (heartbeat, cluster) => {

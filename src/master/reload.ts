@@ -127,7 +127,10 @@ export class RollingReload {
     this.counter += 1;
     const remaining = slots ?? [...this.options.slots.keys()].sort((a, b) => a - b);
     this.run = { id: this.counter, reason, requestedAt, startedAt: Date.now(), remaining, slot: null, retiring: new Set(), retiringSince: 0 };
-    this.options.log.info({ reloadId: this.run.id, reason, slots: remaining }, `rolling reload #${this.run.id} (${reason}): replacing ${remaining.length} workers one at a time`);
+    this.options.log.info(
+      { reloadId: this.run.id, reason, slots: remaining },
+      `rolling reload #${this.run.id} (${reason}): replacing ${remaining.length} workers one at a time`,
+    );
     return this.run;
   }
 

@@ -1,4 +1,4 @@
-import { RestartBackoff, type BackoffSettings } from './backoff';
+import { type BackoffSettings, RestartBackoff } from './backoff';
 import type { WorkerExit, WorkerHandle } from './worker-handle';
 
 /** One of the cluster's numbered places for a worker (1..desired): who serves it and how it has fared. */

@@ -1,12 +1,12 @@
-import path from 'node:path';
 import type { RequestListener } from 'node:http';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../config/types';
 import { BootError, errorMessage } from '../errors';
 import { withDeadline } from '../shared/deadline';
 import { loadUserModule } from '../shared/load-module';
-import { loadInitializers, startInitializers } from './initializers';
 import { LazyConnections } from './connections';
+import { loadInitializers, startInitializers } from './initializers';
 import type { TaskProcessing } from './tasks';
 import { loadTaskDefinitions } from './tasks/definitions';
 import type { AppContext } from './types';

@@ -8,7 +8,8 @@ function validInitializer(value: unknown): InitializerDefinition | string {
   if (problem) return problem;
   const initializer = value as InitializerDefinition;
   for (const step of ['start', 'stop'] as const) {
-    if (initializer[step] !== undefined && typeof initializer[step] !== 'function') return `initializer "${initializer.name}" has a ${step} that is not a function`;
+    if (initializer[step] !== undefined && typeof initializer[step] !== 'function')
+      return `initializer "${initializer.name}" has a ${step} that is not a function`;
   }
   return initializer;
 }
@@ -25,11 +26,7 @@ function withTimeout(step: () => unknown, timeoutMs: number, what: string): Prom
 }
 
 /** Start every initializer in order; returns a stop function that stops the started ones in reverse. */
-export async function startInitializers(
-  initializers: InitializerDefinition[],
-  context: AppContext,
-  timeoutMs: number,
-): Promise<() => Promise<void>> {
+export async function startInitializers(initializers: InitializerDefinition[], context: AppContext, timeoutMs: number): Promise<() => Promise<void>> {
   const started: InitializerDefinition[] = [];
   const stopAll = async (): Promise<void> => {
     for (const initializer of [...started].reverse()) {

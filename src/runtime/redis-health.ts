@@ -57,7 +57,10 @@ class RedisHealthRegistry {
       probeDue = true;
       if (!entry.loggedError) {
         entry.loggedError = true;
-        log.error({ purpose, downMs }, `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${purpose === 'tasks' ? 'no task is processed' : 'enqueues fail'} until it is back`);
+        log.error(
+          { purpose, downMs },
+          `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${purpose === 'tasks' ? 'no task is processed' : 'enqueues fail'} until it is back`,
+        );
       }
     }
     if (probeDue && !this.probing && now - this.lastProbeAt >= PROBE_EVERY_MS) void this.runProbe(now);

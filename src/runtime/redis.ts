@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/types';
-import { MyclusterError, errorMessage } from '../errors';
+import { errorMessage, MyclusterError } from '../errors';
 import { redisHealth, type TrackedPurpose } from './redis-health';
 
 /**

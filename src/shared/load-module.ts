@@ -1,6 +1,6 @@
-import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BootError, errorMessage } from '../errors';
 
 let tsRegistered = false;
@@ -45,9 +45,7 @@ export function exportedDefinitions(exports: Record<string, unknown>): unknown[]
   const value = 'default' in exports ? exports.default : exports;
   // A CJS module compiled from ESM by tsx has default on default.
   const unwrapped =
-    value && typeof value === 'object' && 'default' in (value as object) && !('name' in (value as object))
-      ? (value as { default: unknown }).default
-      : value;
+    value && typeof value === 'object' && 'default' in (value as object) && !('name' in (value as object)) ? (value as { default: unknown }).default : value;
   return Array.isArray(unwrapped) ? unwrapped : [unwrapped];
 }
 

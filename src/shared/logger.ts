@@ -14,7 +14,7 @@ export interface LoggerOptions {
   file?: string;
 }
 
-let destination: pino.DestinationStream & { reopen?: (file?: string) => void } | undefined;
+let destination: (pino.DestinationStream & { reopen?: (file?: string) => void }) | undefined;
 
 /** One pino logger per process: JSON lines on stdout, pretty on a terminal, quiet with --silent. */
 export function createLogger(options: LoggerOptions): Logger {

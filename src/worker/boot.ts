@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { loadConfig, roleFromEnv } from '../config';
 import type { Config } from '../config/types';
-import { startApp, type RunningApp } from '../runtime/app';
+import { type RunningApp, startApp } from '../runtime/app';
 import { createLogger } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 

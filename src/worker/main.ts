@@ -9,10 +9,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
-import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, workerMessage, type WorkerMessage } from '../protocol';
-import { reopenLogFile } from '../shared/logger';
+import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, type WorkerMessage, workerMessage } from '../protocol';
 import type { RunningApp } from '../runtime/app';
 import { redisHealth } from '../runtime/redis-health';
+import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
 
 const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 5_000;

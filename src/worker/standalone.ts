@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config';
 import { errorMessage } from '../errors';
 import { claimPidfile, preparePidFolder, removePidfile } from '../pids';
+import type { RunningApp } from '../runtime/app';
 import { reopenLogFile } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
-import type { RunningApp } from '../runtime/app';
 import { bootApp } from './boot';
 
 /**

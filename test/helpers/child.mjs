@@ -54,9 +54,11 @@ export async function startChild({ url, taskFolder = 'basic', tasks = {}, env = 
       return handle.exited;
     },
   };
-  await handle.waitForLine((line) => line.msg === 'child ready', timeoutMs).catch(async (error) => {
-    await handle.kill();
-    throw error;
-  });
+  await handle
+    .waitForLine((line) => line.msg === 'child ready', timeoutMs)
+    .catch(async (error) => {
+      await handle.kill();
+      throw error;
+    });
   return handle;
 }

@@ -1,7 +1,7 @@
 // Helpers for integration tests: copy a fixture app to a temp dir, spawn the real bin/mycluster in it,
 // read its JSON log lines, wait (always with a timeout), and make sure nothing is left running.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,8 +71,7 @@ export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk) => {
     buffered += chunk;
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
+    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
       const text = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       let line;
@@ -110,7 +109,10 @@ export function spawnJsonLogged(command, args, { cwd, env = {}, stamp } = {}) {
       return new Promise((resolve, reject) => {
         const fail = (why) => {
           cleanup();
-          const last = lines.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+          const last = lines
+            .slice(-15)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
           reject(new Error(`${why} waiting for ${what}; last lines:\n${last}\nstderr: ${stderr.slice(-2000)}`));
         };
         const check = () => {

@@ -10,11 +10,11 @@
 import assert from 'node:assert/strict';
 import { copyFixture, restartLine, runMycluster, startMycluster } from './cluster.mjs';
 import { freePort } from './net.mjs';
-import { waitFor } from './wait.mjs';
 import { startRedis } from './redis.mjs';
 import { startSentinelSetup } from './sentinel.mjs';
 import { testClient } from './tasks.mjs';
 import { settle, startEnqueueStream } from './tasks-app.mjs';
+import { waitFor } from './wait.mjs';
 
 /** A longer run: FAILOVERS=12 node --test --test-timeout=600000 test/integration/redis-failover.test.mjs */
 export const FAILOVERS = Number(process.env.FAILOVERS) || 5;
@@ -59,7 +59,10 @@ async function failoverRounds(t, setup, stream, cleanups) {
     const back = await startRedis(['--replicaof', '127.0.0.1', String(anyReplica)], { port: oldPort });
     cleanups.push(() => back.stop());
     redisOnPort.set(oldPort, back);
-    await waitFor(`an acknowledged enqueue within 10 s of failover ${round}`, () => stream.acked.size > ackedAtPromotion, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(`an acknowledged enqueue within 10 s of failover ${round}`, () => stream.acked.size > ackedAtPromotion, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
     recoveries.push(Date.now() - promotedAt);
     await steady(setup, redisOnPort.size - 1);
   }
@@ -128,7 +131,10 @@ export async function runFailovers(t, { split, cleanups }) {
     const health = await workerRedisHealth(cluster.dir);
     const dead = health.filter(({ redis }) => redis && Object.values(redis).some((connection) => connection.downMs !== null));
     assert.deepEqual(dead, [], 'no worker reports a Redis connection down');
-    assert.deepEqual(cluster.lines.filter(restartLine).map((line) => line.msg), [], 'no worker crashed');
+    assert.deepEqual(
+      cluster.lines.filter(restartLine).map((line) => line.msg),
+      [],
+      'no worker crashed',
+    );
   }
 }
-

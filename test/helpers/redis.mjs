@@ -32,9 +32,13 @@ export function redisServerBinary() {
 
 /** Resolves once `PING` on 127.0.0.1:port answers (`+PONG`, or `-NOAUTH` with requirepass); rejects after timeoutMs. */
 export async function waitForPing(port, timeoutMs = 5_000) {
-  await waitFor(`redis on port ${port} to answer PING`, async () => /^(\+PONG|-NOAUTH)/.test((await tcpProbe(port, { send: 'PING\r\n', timeoutMs: 500 })).reply ?? ''), {
-    timeoutMs,
-  });
+  await waitFor(
+    `redis on port ${port} to answer PING`,
+    async () => /^(\+PONG|-NOAUTH)/.test((await tcpProbe(port, { send: 'PING\r\n', timeoutMs: 500 })).reply ?? ''),
+    {
+      timeoutMs,
+    },
+  );
 }
 
 function exited(child, timeoutMs) {

@@ -101,7 +101,10 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
     for (let index = 0; index < replicas; index += 1) {
       const replica = await startRedis(['--replicaof', '127.0.0.1', String(setup.master.port)]);
       setup.replicas.push(replica);
-      await waitFor('the replica to sync', async () => field(await ask(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', { timeoutMs: 10_000, intervalMs: 100 });
+      await waitFor('the replica to sync', async () => field(await ask(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
     }
     setup.replica = setup.replicas[0];
     const peers = await Promise.all([0, 1, 2].map(async () => ({ port: await freePort(), id: sentinelId() })));

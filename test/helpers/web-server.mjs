@@ -1,8 +1,8 @@
 /** Start the web runtime in-process on a fixture app, and send single requests to it. */
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { builtInDefaults } from '../../dist/config/defaults.js';
 import { loadActions, startWebServer } from '../../dist/runtime/web/index.js';

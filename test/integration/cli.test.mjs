@@ -1,7 +1,8 @@
 // Bad usage: exit 2 and one line naming the flag and what it takes; never a stack trace.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { test } from 'node:test';
 import { copyFixture, runMycluster } from '../helpers/cluster.mjs';
 
 const cwd = copyFixture('http-app');

@@ -1,12 +1,13 @@
 // `mycluster generate`: the scaffold's files and their contents, refusal to overwrite (nothing changes),
 // role-aware config, and a generated project that boots under the real CLI and answers its action.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import { repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
 
@@ -99,8 +100,13 @@ describe('generate (the function)', () => {
     const socket = path.join(dir, 'pids', 'web.sock');
 
     // Procfile: web and worker lines, the binary directly, no npm.
-    const procfile = read(dir, 'Procfile').split('\n').filter((line) => line && !line.startsWith('#'));
-    assert.deepEqual(procfile.map((line) => line.split(':')[0]), ['web', 'worker']);
+    const procfile = read(dir, 'Procfile')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
+    assert.deepEqual(
+      procfile.map((line) => line.split(':')[0]),
+      ['web', 'worker'],
+    );
     for (const line of procfile) {
       assert.match(line, /\.\/node_modules\/\.bin\/mycluster start/);
       assert.doesNotMatch(line, /\bnpm\b|\bnpx\b/);
@@ -124,7 +130,11 @@ describe('generate (the function)', () => {
 
     // systemd unit.
     const unit = read(dir, 'mycluster.service');
-    const directive = (name) => unit.split('\n').filter((line) => line.startsWith(`${name}=`)).map((line) => line.slice(name.length + 1));
+    const directive = (name) =>
+      unit
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}=`))
+        .map((line) => line.slice(name.length + 1));
     assert.deepEqual(directive('Type'), ['simple']);
     assert.deepEqual(directive('WorkingDirectory'), [dir]);
     assert.deepEqual(directive('ExecStart'), [`${dir}/node_modules/.bin/mycluster start cluster`]);

@@ -1,12 +1,13 @@
 // Hostile input: malformed and oversized requests, slow clients, random CLI arguments, bad config,
 // unsafe pid folders, garbage pidfiles, a unix socket already in use. A clear error or a 4xx; nothing crashes.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { freePort, rawExchange } from '../helpers/net.mjs';
 import { within } from '../helpers/wait.mjs';
@@ -42,7 +43,11 @@ describe('malformed and oversized HTTP requests', () => {
   });
 
   test('a body over the limit is a 413', async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/api/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(5000) }) });
+    const response = await fetch(`http://127.0.0.1:${port}/api/slow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(5000) }),
+    });
     assert.equal(response.status, 413);
   });
 
@@ -57,7 +62,10 @@ describe('malformed and oversized HTTP requests', () => {
   });
 
   test('a slow client (headers trickling in) gets a 408 and is disconnected', async () => {
-    const { text, closed } = await rawExchange(port, ['GET /api/slow HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 1\r\n', 'X-C: 1\r\n'], { gapMs: 800, timeoutMs: 8_000 });
+    const { text, closed } = await rawExchange(port, ['GET /api/slow HTTP/1.1\r\n', 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 1\r\n', 'X-C: 1\r\n'], {
+      gapMs: 800,
+      timeoutMs: 8_000,
+    });
     assert.equal(statusOf(text), 408);
     assert.equal(closed, true, 'the server closed the connection');
   });
@@ -99,9 +107,27 @@ describe('the status action reveals no secrets', () => {
 describe('random and bad CLI arguments', () => {
   // A seeded generator: the same arguments on every run.
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const pick = (items) => items[Math.floor(random() * items.length)];
-  const invalid = ['--workers=0', '--workers=-3', '--workers=1e3', '--workers=0x10', '--workers= 2', '--nope', '-x', '--workers', 'clusterr', '--workerTitlePrefix=a/b', '--pids', '--timeout=-1', '💥', '--workers=2 --workers=abc'];
+  const invalid = [
+    '--workers=0',
+    '--workers=-3',
+    '--workers=1e3',
+    '--workers=0x10',
+    '--workers= 2',
+    '--nope',
+    '-x',
+    '--workers',
+    'clusterr',
+    '--workerTitlePrefix=a/b',
+    '--pids',
+    '--timeout=-1',
+    '💥',
+    '--workers=2 --workers=abc',
+  ];
   const valid = ['start', 'status', 'reload', 'stop', 'queues', '--silent', '--json', 'cluster'];
 
   for (let round = 0; round < 12; round += 1) {
@@ -157,7 +183,10 @@ describe('bad config, pid folders and pidfiles', () => {
   test('a unix socket path used by a live server: exit 1 naming it, and the live server keeps serving', async () => {
     const dir = copyFixture('http-app');
     const socketPath = path.join(dir, 'taken.sock');
-    const owner = spawn(process.execPath, ['-e', `require('http').createServer((q, s) => s.end('mine')).listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
+    const owner = spawn(process.execPath, [
+      '-e',
+      `require('http').createServer((q, s) => s.end('mine')).listen(${JSON.stringify(socketPath)}, () => console.log('up'))`,
+    ]);
     try {
       await within(5_000, 'the socket owner listening', new Promise((resolve) => owner.stdout.once('data', resolve)));
       for (const args of [['start', '--workers=1'], ['start']]) {

@@ -1,17 +1,18 @@
 // A real nginx in front of the cluster, configured from the generated nginx.conf (same upstream and proxy
 // settings, over the production unix socket): zero failed requests (a 502 counts) through nginx during
 // rolling reloads under keep-alive load.
-import { after, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { after, test } from 'node:test';
 import { childPids, isAlive, repoRoot, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
-import { sleep, waitFor, within } from '../helpers/wait.mjs';
 import { freePort, tcpProbe } from '../helpers/net.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
 
 const require = createRequire(import.meta.url);
 const { generate } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));
@@ -83,7 +84,12 @@ async function startNginx({ tmp, configFile, port }) {
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   let exited = null;
-  const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exited = { code, signal }))));
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    }),
+  );
   const errorLog = () => {
     try {
       return fs.readFileSync(path.join(tmp, 'error.log'), 'utf8');
@@ -95,7 +101,10 @@ async function startNginx({ tmp, configFile, port }) {
     const pids = new Set([child.pid, ...childPids(child.pid)]);
     if (exited === null) {
       child.kill('SIGQUIT');
-      const quit = await within(5_000, 'nginx to quit', exit).then(() => true, () => false);
+      const quit = await within(5_000, 'nginx to quit', exit).then(
+        () => true,
+        () => false,
+      );
       if (!quit) child.kill('SIGKILL');
     }
     for (const pid of pids) {
@@ -118,7 +127,9 @@ async function startNginx({ tmp, configFile, port }) {
   return { child, errorLog };
 }
 
-test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads', { skip: NGINX ? false : 'nginx is not installed (apt-get install nginx; .ci/run installs it)' }, async () => {
+test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads', {
+  skip: NGINX ? false : 'nginx is not installed (apt-get install nginx; .ci/run installs it)',
+}, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-nginx-'));
   const project = path.join(tmp, 'app');
   await generate({ directory: project });
@@ -161,10 +172,7 @@ test('zero failed requests through nginx (unix socket upstream) across 3 USR2 ro
   assert.equal(headers['x-real-ip'], '127.0.0.1');
   assert.equal(headers.connection, undefined); // empty Connection to the upstream: keep-alive
 
-  const loads = [
-    startLoad({ url: base, path: '/api/slow?ms=20', concurrency: 16 }),
-    startLoad({ url: base, path: '/api/hello?name=load', concurrency: 4 }),
-  ];
+  const loads = [startLoad({ url: base, path: '/api/slow?ms=20', concurrency: 16 }), startLoad({ url: base, path: '/api/hello?name=load', concurrency: 4 })];
   const results = [];
   try {
     for (let round = 1; round <= 3; round += 1) {

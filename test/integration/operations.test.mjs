@@ -1,12 +1,13 @@
 // Operating a running cluster: status/reload/stop commands, hung workers, the memory guard, USR1, --daemon, --watch.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import { copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
 import { freePort } from '../helpers/net.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const started = [];
 const daemons = [];
@@ -33,12 +34,16 @@ async function startCluster(workers, env = {}) {
 describe('mycluster status', () => {
   test('--json reports the master, each slot and the reload state, field by field', async () => {
     const { dir, cluster } = await startCluster(2);
-    const state = await waitFor('status to show equilibrium', async () => {
-      const { code, stdout, stderr } = await runMycluster(['status', '--json'], { cwd: dir });
-      assert.equal(code, 0, stderr);
-      const published = JSON.parse(stdout);
-      return published.equilibrium ? published : null;
-    }, { timeoutMs: 5_000 });
+    const state = await waitFor(
+      'status to show equilibrium',
+      async () => {
+        const { code, stdout, stderr } = await runMycluster(['status', '--json'], { cwd: dir });
+        assert.equal(code, 0, stderr);
+        const published = JSON.parse(stdout);
+        return published.equilibrium ? published : null;
+      },
+      { timeoutMs: 5_000 },
+    );
     assert.equal(state.master.pid, cluster.pid);
     assert.equal(typeof state.master.uptimeMs, 'number');
     assert.equal(state.desiredWorkers, 2);
@@ -54,10 +59,14 @@ describe('mycluster status', () => {
       assert.equal(slot.lastExit, null);
     }
     // RSS arrives with the first heartbeat.
-    await waitFor('rss in status', async () => {
-      const again = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
-      return again.slots.every((slot) => slot.worker.rss > 0);
-    }, { timeoutMs: 5_000 });
+    await waitFor(
+      'rss in status',
+      async () => {
+        const again = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
+        return again.slots.every((slot) => slot.worker.rss > 0);
+      },
+      { timeoutMs: 5_000 },
+    );
 
     const killed = state.slots[0].worker.pid;
     process.kill(killed, 'SIGKILL');
@@ -177,7 +186,11 @@ describe('--daemon and logs', () => {
     assert.match(stdout, /started in the background/);
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/slow`)).status, 200);
     const logFile = path.join(dir, 'log', 'mycluster.log');
-    const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = fs
+      .readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.ok(lines.some((line) => line.role === 'master' && /equilibrium/.test(line.msg)));
     assert.ok(lines.some((line) => line.slot === 1));
 

@@ -1,13 +1,25 @@
 // Bring your own server: Express and Fastify apps through servers.web.handler, an app whose initializer
 // starts its own http server, initializer order, and an initializer that throws — all under the real CLI.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, isAlive, readPid, reloadAborted, reloadDone, repoRoot, rollingReloads, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { after, describe, test } from 'node:test';
+import {
+  copyFixture,
+  isAlive,
+  readPid,
+  reloadAborted,
+  reloadDone,
+  repoRoot,
+  rollingReloads,
+  runMycluster,
+  slotPids,
+  startMycluster,
+} from '../helpers/cluster.mjs';
 import { assertNoFailures, startLoad } from '../helpers/load.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
 import { freePort } from '../helpers/net.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const started = [];
 const dirs = [];
@@ -38,7 +50,6 @@ function start(dir, args, env) {
   started.push(cluster);
   return cluster;
 }
-
 
 async function getJson(url, init) {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -115,7 +126,10 @@ for (const { fixture, framework } of [
       });
       assert.equal(isAlive(victim), false);
       assert.equal(slotPids(dir, 2)[1], other, 'the other slot was left alone');
-      assert.ok(cluster.lines.slice(from).some((line) => line.workerPid === victim || new RegExp(`pid ${victim}`).test(line.msg ?? '')), 'the crash was logged');
+      assert.ok(
+        cluster.lines.slice(from).some((line) => line.workerPid === victim || new RegExp(`pid ${victim}`).test(line.msg ?? '')),
+        'the crash was logged',
+      );
       assert.notEqual(replacement, victim);
       const load = startLoad({ url: `http://127.0.0.1:${port}`, path: '/slow?ms=5', concurrency: 5 });
       await sleep(500);

@@ -1,11 +1,12 @@
 // Issue 12: five Sentinel failovers in a row with the web and task clusters apart (ACTIONHERO_ROLE=server /
 // =worker); the scenario is in test/helpers/failover.mjs. Both roles in one worker: redis-failover-both-roles.
 // Also `mycluster queues` with a Sentinel config when no sentinel answers.
-import { after, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import { copyFixture, runMycluster } from '../helpers/cluster.mjs';
-import { freePort } from '../helpers/net.mjs';
 import { FAILOVERS, runFailovers } from '../helpers/failover.mjs';
+import { freePort } from '../helpers/net.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -15,7 +16,15 @@ after(async () => {
 test('mycluster queues with a Sentinel config exits 1 with one line when no sentinel answers', async () => {
   const [first, second] = [await freePort(), await freePort()];
   const env = {
-    ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: { sentinels: [{ host: '127.0.0.1', port: first }, { host: '127.0.0.1', port: second }], name: 'mymaster' } }),
+    ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({
+      redis: {
+        sentinels: [
+          { host: '127.0.0.1', port: first },
+          { host: '127.0.0.1', port: second },
+        ],
+        name: 'mymaster',
+      },
+    }),
   };
   const { code, stdout, stderr } = await runMycluster(['queues'], { cwd: copyFixture('tasks-app'), env, timeoutMs: 20_000 });
   assert.equal(code, 1);
@@ -27,4 +36,3 @@ test('mycluster queues with a Sentinel config exits 1 with one line when no sent
 test(`${FAILOVERS} Sentinel failovers in a row with the web and task clusters apart: enqueues and processing come back after each`, async (t) => {
   await runFailovers(t, { split: true, cleanups });
 });
-

@@ -4,17 +4,18 @@
 // serving, `mycluster status` shows the task side down, and no worker is replaced (replacing cannot help).
 // Once with the web and task clusters apart, once with both roles in each worker; the two run side by side.
 // And a worker whose connection alone is dead (Redis answers) is replaced after cluster.redisDownTimeout.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import { copyFixture, runMycluster, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, get, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const OUTAGE_MS = 30_000;
 
@@ -75,7 +76,8 @@ async function runRestarts(t, { split }) {
       const ping = await get(port, '/api/ping');
       assert.equal(ping.status, 200, 'the web side serves during the outage');
       const status = await statusOf(taskCluster.dir);
-      for (const slot of status.slots) assert.ok(slot.worker.redis?.tasks?.downMs > 0, `worker #${slot.slot} reports its task side down: ${JSON.stringify(slot.worker.redis)}`);
+      for (const slot of status.slots)
+        assert.ok(slot.worker.redis?.tasks?.downMs > 0, `worker #${slot.slot} reports its task side down: ${JSON.stringify(slot.worker.redis)}`);
       const { stdout } = await runMycluster(['status'], { cwd: taskCluster.dir });
       assert.match(stdout, /tasks: redis down \d+ s/);
     });
@@ -97,16 +99,22 @@ async function runRestarts(t, { split }) {
     `${stream.requested} requested, ${stream.acked.size} acknowledged, ${stream.refused.length} refused; ` +
       `worked ${stream.acked.size - outcome.missing.length - outcome.failed.size}, failed ${outcome.failed.size}, missing ${outcome.missing.length}, left in queue ${left}`,
   );
-  if (outcome.missing.length) t.diagnostic(`claims of missing jobs: ${JSON.stringify((await claims(db)).filter((claim) => outcome.missing.includes(claim.id)))}`);
+  if (outcome.missing.length)
+    t.diagnostic(`claims of missing jobs: ${JSON.stringify((await claims(db)).filter((claim) => outcome.missing.includes(claim.id)))}`);
   assert.deepEqual(outcome.missing.slice(0, 20), [], 'every acknowledged job was worked or failed');
   assert.equal(left, 0, 'no job left in the queue');
   for (const cluster of clusters) {
     await waitFor(
       'every worker to report its Redis connections up',
-      async () => (await statusOf(cluster.dir)).slots.every((slot) => Object.values(slot.worker?.redis ?? {}).every((connection) => connection.downMs === null)),
+      async () =>
+        (await statusOf(cluster.dir)).slots.every((slot) => Object.values(slot.worker?.redis ?? {}).every((connection) => connection.downMs === null)),
       { timeoutMs: 10_000 },
     );
-    assert.deepEqual(cluster.lines.filter(restartLine).map((line) => line.msg), [], 'no worker crashed or was replaced');
+    assert.deepEqual(
+      cluster.lines.filter(restartLine).map((line) => line.msg),
+      [],
+      'no worker crashed or was replaced',
+    );
   }
 }
 
@@ -135,16 +143,27 @@ describe('a standalone Redis (REDIS_URL)', { concurrency: 2 }, () => {
     const broken = await get(port, `/api/break-redis?port=${await freePort()}`);
     assert.equal(broken.status, 200);
     const { pid } = broken.body;
-    const replacing = await cluster.waitForLine((line) => line.level === 50 && /has been down for \d+ s while redis answers .*replacing it/.test(line.msg ?? ''), {
-      timeoutMs: 40_000,
-      what: 'the master to replace the worker with the dead connection',
-    });
+    const replacing = await cluster.waitForLine(
+      (line) => line.level === 50 && /has been down for \d+ s while redis answers .*replacing it/.test(line.msg ?? ''),
+      {
+        timeoutMs: 40_000,
+        what: 'the master to replace the worker with the dead connection',
+      },
+    );
     assert.equal(replacing.workerPid, pid);
-    await waitFor('a ready successor in its slot', async () => {
-      const pids = (await statusOf(dir)).slots.map((slot) => slot.worker?.state === 'ready' && slot.worker.pid);
-      return pids.every(Boolean) && !pids.includes(pid);
-    }, { timeoutMs: 20_000 });
+    await waitFor(
+      'a ready successor in its slot',
+      async () => {
+        const pids = (await statusOf(dir)).slots.map((slot) => slot.worker?.state === 'ready' && slot.worker.pid);
+        return pids.every(Boolean) && !pids.includes(pid);
+      },
+      { timeoutMs: 20_000 },
+    );
     const after = (await statusOf(dir)).slots.map((slot) => slot.worker.pid);
-    assert.deepEqual(after.filter((workerPid) => before.includes(workerPid)), before.filter((workerPid) => workerPid !== pid), 'the other worker is untouched');
+    assert.deepEqual(
+      after.filter((workerPid) => before.includes(workerPid)),
+      before.filter((workerPid) => workerPid !== pid),
+      'the other worker is untouched',
+    );
   });
 });

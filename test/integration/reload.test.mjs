@@ -1,15 +1,16 @@
 // Rolling reloads: zero failed requests under keep-alive load, broken deploys keep the old workers,
 // queued USR2, and symlinked releases.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import { copyFixture, isAlive, reloadAborted, reloadDone, rollingReloads, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { assertNoFailures, startLoad } from '../helpers/load.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
 import { freePort } from '../helpers/net.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const started = [];
 after(async () => {
@@ -56,7 +57,7 @@ describe('rolling reload', () => {
     const [old] = slotPids(dir, 1);
     const events = await reloadMessages(cluster);
     const ready = events.findIndex((msg) => /worker #1 \(pid \d+\) ready/.test(msg));
-    const stopping = events.findIndex((msg) => new RegExp(`stopping: replaced by pid`).test(msg));
+    const stopping = events.findIndex((msg) => /stopping: replaced by pid/.test(msg));
     assert.ok(ready >= 0 && stopping > ready, events.join('\n'));
     assert.equal(isAlive(old), false);
     await cluster.kill();

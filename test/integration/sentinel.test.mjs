@@ -8,14 +8,15 @@
 // and not across a reconnect), so the fixture's enqueue action answers 200 only then; the record task
 // confirms its own write the same way (else the job fails, into the failed queue).
 // Two replicas, so that after the failover the new master still has one to confirm to.
-import { after, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import { copyFixture, restartLine, startMycluster } from '../helpers/cluster.mjs';
+import { freePort } from '../helpers/net.mjs';
 import { startSentinelSetup } from '../helpers/sentinel.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
 import { waitFor } from '../helpers/wait.mjs';
-import { freePort } from '../helpers/net.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -63,6 +64,14 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
   assert.deepEqual(outcome.missing, [], `acknowledged but neither worked nor failed: ${JSON.stringify(outcome.missing.slice(0, 20))}`);
   await waitFor('no record job left claimed', async () => (await claims(db)).every((claim) => claim.task !== 'record'), { timeoutMs: 10_000 });
   const fatalStacks = [...worker.lines, ...server.lines].filter((line) => line.level >= 60).map((line) => line.err?.stack ?? line.msg);
-  assert.deepEqual(worker.lines.filter(restartLine).map((line) => line.msg), [], `no worker crashed during the failover:\n${fatalStacks.join('\n')}`);
-  assert.deepEqual(server.lines.filter(restartLine).map((line) => line.msg), [], 'no server worker crashed during the failover');
+  assert.deepEqual(
+    worker.lines.filter(restartLine).map((line) => line.msg),
+    [],
+    `no worker crashed during the failover:\n${fatalStacks.join('\n')}`,
+  );
+  assert.deepEqual(
+    server.lines.filter(restartLine).map((line) => line.msg),
+    [],
+    'no server worker crashed during the failover',
+  );
 });

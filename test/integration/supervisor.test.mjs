@@ -1,12 +1,13 @@
 // The supervisor, end to end: the real CLI, real signals, real HTTP, a web-only fixture app.
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, describe, test } from 'node:test';
 import { childPids, copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
-import { sleep, waitFor } from '../helpers/wait.mjs';
 import { freePort } from '../helpers/net.mjs';
+import { sleep, waitFor } from '../helpers/wait.mjs';
 
 const started = [];
 after(async () => {
@@ -117,7 +118,7 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('after kill -9 of the master, every worker is gone within 2 s', async () => {
-    const { cluster, dir, pids } = await startCluster(2);
+    const { cluster, dir } = await startCluster(2);
     const workers = slotPids(dir, 2);
     process.kill(cluster.pid, 'SIGKILL');
     await waitFor('orphaned workers to exit', () => workers.every((pid) => !isAlive(pid)), { timeoutMs: 2_000 });
@@ -194,7 +195,7 @@ describe('mycluster start --workers=2', () => {
   });
 
   test('a second SIGINT kills the workers at once', async () => {
-    const { cluster, dir, port, pids } = await startCluster(1, {});
+    const { cluster, dir, port } = await startCluster(1, {});
     const workers = slotPids(dir, 1);
     // Hold a request open so the graceful stop cannot finish by itself.
     const pending = fetch(`http://127.0.0.1:${port}/api/slow?ms=8000`).catch(() => null);

@@ -1,17 +1,18 @@
 // Issue 3 end to end: the real CLI in each role (ACTIONHERO_ROLE, Procfile env) on the tasks-app fixture,
 // against real redis-server processes on free ports. Jobs are counted in Redis: every acknowledged enqueue
 // is recorded by the `record` task (HINCRBY per id, so re-runs show) or sits in the failed queue.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { parseWorkersMember, processOfName } from '../../dist/runtime/tasks/keys.js';
 import { copyFixture, isAlive, reloadDone, repoRoot, restartLine, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { freePort, tcpProbe } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { testClient } from '../helpers/tasks.mjs';
-import { claims, enqueue, get, jobOutcome, parseProcfile, settle, spawnProcfileProcess, startEnqueueStream } from '../helpers/tasks-app.mjs';
+import { claims, enqueue, get, parseProcfile, settle, spawnProcfileProcess, startEnqueueStream } from '../helpers/tasks-app.mjs';
 import { sleep, waitFor, within } from '../helpers/wait.mjs';
-import { freePort, tcpProbe } from '../helpers/net.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -40,7 +41,10 @@ const refused = async (port) => (await tcpProbe(port, { timeoutMs: 2_000 })).cod
 
 /** Wait until a processor holds job `id`; its claim. */
 function claimOf(redis, id, { otherThan, timeoutMs = 10_000 } = {}) {
-  return waitFor(`a processor to hold job ${id}`, async () => (await claims(redis)).find((claim) => claim.id === id && claim.pid !== otherThan), { timeoutMs, intervalMs: 20 });
+  return waitFor(`a processor to hold job ${id}`, async () => (await claims(redis)).find((claim) => claim.id === id && claim.pid !== otherThan), {
+    timeoutMs,
+    intervalMs: 20,
+  });
 }
 
 function summary(outcome) {
@@ -78,7 +82,11 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     const pids = new Set((await db.hmget('fixture:pids', ...ids)).map(Number));
     const workerPids = new Set(worker.knownPids());
     for (const pid of pids) assert.ok(workerPids.has(pid), `job worked by pid ${pid}, not a worker-cluster process`);
-    assert.equal(server.lines.some((line) => /task processing started/.test(line.msg ?? '')), false, 'the server role starts no task processing');
+    assert.equal(
+      server.lines.some((line) => /task processing started/.test(line.msg ?? '')),
+      false,
+      'the server role starts no task processing',
+    );
     const status = await get(serverPort, '/api/status');
     assert.equal(status.body.role, 'server');
   });
@@ -104,7 +112,9 @@ describe('a server cluster and a worker cluster on one Redis', () => {
       killed = { pid: claim.pid, id: held[0] };
       const rerun = await claimOf(db, held[0], { otherThan: claim.pid, timeoutMs: 15_000 }).catch(() => null);
       const rerunMs = Date.now() - killedAt;
-      t.diagnostic(`job ${held[0]} held by SIGKILLed pid ${claim.pid}: ${rerun ? `re-run by ${rerun.worker} after ${rerunMs} ms` : 'not re-claimed within 15 s'}`);
+      t.diagnostic(
+        `job ${held[0]} held by SIGKILLed pid ${claim.pid}: ${rerun ? `re-run by ${rerun.worker} after ${rerunMs} ms` : 'not re-claimed within 15 s'}`,
+      );
       await worker.waitForEquilibrium({ from, timeoutMs: 20_000 });
       stream.acked.add(held[0]);
 
@@ -129,9 +139,11 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     // And no processor record of a dead process (the SIGKILLed one, the reloaded ones) is left behind.
     const deadProcessors = async () =>
       (await db.smembers('resque:workers')).filter((member) => !isAlive(processOfName(parseWorkersMember(member).processor).pid));
-    await waitFor('no processor of a dead process registered', async () => (await deadProcessors()).length === 0, { timeoutMs: 10_000 }).catch(async (error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(await deadProcessors())}`);
-    });
+    await waitFor('no processor of a dead process registered', async () => (await deadProcessors()).length === 0, { timeoutMs: 10_000 }).catch(
+      async (error) => {
+        throw new Error(`${error.message}: ${JSON.stringify(await deadProcessors())}`);
+      },
+    );
     assert.equal(await db.llen('resque:queue:default').then((length) => length <= 1), true, 'queue drained (a periodic tick may be pending)');
   });
 
@@ -149,7 +161,10 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     const json = await runMycluster(['queues', '--json'], { cwd: workerDir, env: { REDIS_URL: redis.url } });
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
-    assert.ok(report.queues.some((queue) => queue.name === 'default' && typeof queue.length === 'number'), json.stdout);
+    assert.ok(
+      report.queues.some((queue) => queue.name === 'default' && typeof queue.length === 'number'),
+      json.stdout,
+    );
     assert.equal(typeof report.failed, 'number');
     assert.equal(typeof report.delayed, 'number');
     assert.ok(report.redis.usedMemory > 0);
@@ -172,12 +187,19 @@ describe('a server cluster and a worker cluster on one Redis', () => {
 
   test('with Redis stopped: status answers 503 unhealthy and `mycluster queues` exits 1 with one line', async () => {
     await redis.stop();
-    const status = await waitFor('status 503', async () => {
-      const answer = await get(serverPort, '/api/status');
-      return answer.status === 503 && answer;
-    }, { timeoutMs: 10_000 });
+    const status = await waitFor(
+      'status 503',
+      async () => {
+        const answer = await get(serverPort, '/api/status');
+        return answer.status === 503 && answer;
+      },
+      { timeoutMs: 10_000 },
+    );
     assert.equal(status.body.status, 'unhealthy');
-    assert.ok(status.body.problems.some((problem) => /redis/.test(problem)), JSON.stringify(status.body));
+    assert.ok(
+      status.body.problems.some((problem) => /redis/.test(problem)),
+      JSON.stringify(status.body),
+    );
 
     const queues = await runMycluster(['queues'], { cwd: workerDir, env: { REDIS_URL: redis.url } });
     assert.equal(queues.code, 1);
@@ -200,7 +222,9 @@ test('Redis down at start: web serves, tasks wait and then work; a Redis restart
   assert.equal(down.status, 503);
   assert.equal(down.body.status, 'unhealthy');
   for (const pid of pids) {
-    const line = app.lines.find((entry) => entry.pid === pid && /redis unavailable for tasks at 127\.0\.0\.1:\d+, retrying: ECONNREFUSED/.test(entry.msg ?? ''));
+    const line = app.lines.find(
+      (entry) => entry.pid === pid && /redis unavailable for tasks at 127\.0\.0\.1:\d+, retrying: ECONNREFUSED/.test(entry.msg ?? ''),
+    );
     assert.ok(line, `worker ${pid} logs that task processing waits for redis`);
   }
 
@@ -208,7 +232,9 @@ test('Redis down at start: web serves, tasks wait and then work; a Redis restart
   const db = client(url);
   await waitFor('status 200 once redis is up', async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000 });
   for (const pid of pids) {
-    await app.waitForLine((line) => line.pid === pid && line.msg === 'task processing started', { what: `worker ${pid} to start task processing once redis is up` });
+    await app.waitForLine((line) => line.pid === pid && line.msg === 'task processing started', {
+      what: `worker ${pid} to start task processing once redis is up`,
+    });
   }
   const first = await waitFor('an acknowledged enqueue', () => enqueue(webPort, { prefix: 'late', count: 20 }), { timeoutMs: 10_000, intervalMs: 200 });
   let outcome = await settle(db, first, { timeoutMs: 15_000 });
@@ -217,14 +243,21 @@ test('Redis down at start: web serves, tasks wait and then work; a Redis restart
   // Restart (no persistence: the queues are gone too); the same workers take up the new jobs.
   await redis.restart();
   await waitFor('status 200 after the redis restart', async () => (await get(webPort, '/api/status')).status === 200, { timeoutMs: 15_000 });
-  const second = await waitFor('an enqueue after the restart', () => enqueue(webPort, { prefix: 'after-restart', count: 20 }), { timeoutMs: 10_000, intervalMs: 200 });
+  const second = await waitFor('an enqueue after the restart', () => enqueue(webPort, { prefix: 'after-restart', count: 20 }), {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+  });
   outcome = await settle(db, second, { timeoutMs: 15_000 });
   assert.deepEqual(outcome.missing, [], summary(outcome));
   const workedBy = new Set((await db.hmget('fixture:pids', ...second)).map(Number));
   t.diagnostic(`after the redis restart, jobs worked by ${[...workedBy].join(', ')} (workers ${pids.join(', ')})`);
   for (const pid of workedBy) assert.ok(pids.includes(pid), `worked by ${pid}: one of the original workers`);
   assert.deepEqual(slotPids(dir, 2), pids, 'no worker was replaced');
-  assert.deepEqual(app.lines.filter(restartLine).map((line) => line.msg), [], 'no restarts in the master log');
+  assert.deepEqual(
+    app.lines.filter(restartLine).map((line) => line.msg),
+    [],
+    'no restarts in the master log',
+  );
   await app.kill();
 });
 
@@ -247,7 +280,9 @@ test('a periodic task runs once per period cluster-wide: 2 workers, then two clu
   const second = cluster(copyFixture('tasks-app'), ['start', '--workers=2'], env);
   await second.waitForEquilibrium();
   const two = await ticksIn(3_000);
-  t.diagnostic(`ticks: ${one.ticks} in ${one.periods.toFixed(1)} periods (1 cluster × 2 workers), ${two.ticks} in ${two.periods.toFixed(1)} periods (2 clusters × 2 workers)`);
+  t.diagnostic(
+    `ticks: ${one.ticks} in ${one.periods.toFixed(1)} periods (1 cluster × 2 workers), ${two.ticks} in ${two.periods.toFixed(1)} periods (2 clusters × 2 workers)`,
+  );
   // At most one per period (+1 for a period enqueued just before the window, run in it); 4 schedulers each
   // enqueueing would give about 4 per period.
   for (const window of [one, two]) {
@@ -258,9 +293,12 @@ test('a periodic task runs once per period cluster-wide: 2 workers, then two clu
   await second.kill();
 });
 
-test("example/Procfile works unchanged: its web and worker lines (plus ENABLE_TCP_SERVER / ENABLE_WEBSOCKET_SERVER)", async () => {
+test('example/Procfile works unchanged: its web and worker lines (plus ENABLE_TCP_SERVER / ENABLE_WEBSOCKET_SERVER)', async () => {
   const procs = parseProcfile(path.join(repoRoot, 'example', 'Procfile'));
-  assert.deepEqual(procs.map((proc) => proc.name), ['web', 'worker']);
+  assert.deepEqual(
+    procs.map((proc) => proc.name),
+    ['web', 'worker'],
+  );
   const redis = await redisServer();
   const db = client(redis.url);
   // Each process in its own copy, as on a Procfile platform (one dyno each; a single process's pidfile is
@@ -277,7 +315,9 @@ test("example/Procfile works unchanged: its web and worker lines (plus ENABLE_TC
     started[proc.name] = { handle, port };
   }
   const { web, worker } = started;
-  await Promise.all([web, worker].map(({ handle }) => handle.waitForLine((line) => /^mycluster .+ ready \(pid \d+\)$/.test(line.msg ?? ''), { what: 'ready' })));
+  await Promise.all(
+    [web, worker].map(({ handle }) => handle.waitForLine((line) => /^mycluster .+ ready \(pid \d+\)$/.test(line.msg ?? ''), { what: 'ready' })),
+  );
 
   assert.equal(await refused(worker.port), true, 'the worker line listens on no port');
   const ids = await enqueue(web.port, { prefix: 'procfile', count: 30 });

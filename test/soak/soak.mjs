@@ -11,16 +11,17 @@
 //   3. back to N ready workers within a bound after the last event;
 //   4. pidfiles match the live processes;
 //   5. after the stop, no process of the cluster is left.
-import { createRequire } from 'node:module';
+
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { childPids, copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
+import { freePort } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { sleep, waitFor, within } from '../helpers/wait.mjs';
-import { freePort } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
 const { Queue } = require('node-resque');
@@ -126,13 +127,16 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
           hungWorkers.add(victim);
           process.kill(victim, 'SIGSTOP');
           // Resumed later, if the master has not killed it as hung by then.
-          setTimeout(() => {
-            try {
-              process.kill(victim, 'SIGCONT');
-            } catch {
-              // killed as hung: the expected outcome
-            }
-          }, 1000 + random() * 3000).unref();
+          setTimeout(
+            () => {
+              try {
+                process.kill(victim, 'SIGCONT');
+              } catch {
+                // killed as hung: the expected outcome
+              }
+            },
+            1000 + random() * 3000,
+          ).unref();
           break;
         }
         case 'BROKEN_DEPLOY': {
@@ -155,12 +159,16 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
 
     // Settle: the master's hung kills count as kills; back to N ready within the bound.
     const settleStarted = Date.now();
-    const settled = await waitFor(`${desired} ready workers after the last event`, async () => {
-      const status = await runMycluster(['status', '--json'], { cwd: dir });
-      if (status.code !== 0) return false;
-      const state = JSON.parse(status.stdout);
-      return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0 && state;
-    }, { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200 });
+    const settled = await waitFor(
+      `${desired} ready workers after the last event`,
+      async () => {
+        const status = await runMycluster(['status', '--json'], { cwd: dir });
+        if (status.code !== 0) return false;
+        const state = JSON.parse(status.stdout);
+        return state.equilibrium && !state.reload && !state.reloadQueued && state.desiredWorkers === desired && state.draining.length === 0 && state;
+      },
+      { timeoutMs: SETTLE_BOUND_MS, intervalMs: 200 },
+    );
     const settleMs = Date.now() - settleStarted;
     for (const line of cluster.lines) if (/^killing worker/.test(line.msg ?? '')) killTimes.push(line.time);
 
@@ -185,14 +193,20 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
       jobs = await within(5_000, 'reading the job results', accounted());
     }
 
-    const unexplained = http.failures.filter((failure) => !killTimes.some((kill) => failure.start - KILL_SLOP_MS <= kill && kill <= failure.end + KILL_SLOP_MS));
+    const unexplained = http.failures.filter(
+      (failure) => !killTimes.some((kill) => failure.start - KILL_SLOP_MS <= kill && kill <= failure.end + KILL_SLOP_MS),
+    );
 
     // Pidfiles match the live processes.
     const masterPid = readPid(path.join(dir, 'pids', 'cluster_pidfile'));
-    const filePids = fs.readdirSync(path.join(dir, 'pids')).filter((name) => name.startsWith('mycluster-worker-')).map((name) => readPid(path.join(dir, 'pids', name)));
+    const filePids = fs
+      .readdirSync(path.join(dir, 'pids'))
+      .filter((name) => name.startsWith('mycluster-worker-'))
+      .map((name) => readPid(path.join(dir, 'pids', name)));
     // The spare worker (standing by, no slot, no pidfile) is not one of the N.
     const livePids = childPids(cluster.pid).filter((pid) => pid !== settled.spare?.pid);
-    const pidfilesMatch = masterPid === cluster.pid && filePids.length === desired && filePids.every((pid) => livePids.includes(pid)) && livePids.length === desired;
+    const pidfilesMatch =
+      masterPid === cluster.pid && filePids.length === desired && filePids.every((pid) => livePids.includes(pid)) && livePids.length === desired;
 
     // Stop, then nothing of the cluster is left.
     const everyPid = cluster.knownPids();
@@ -202,11 +216,34 @@ export async function runSoak({ seconds = 60, seed = 1, print = console.log } = 
     const orphans = everyPid.filter((pid) => isAlive(pid));
 
     const invariants = [
-      { name: 'failed requests only in flight on SIGKILLed workers', ok: unexplained.length === 0, detail: `${http.failed} failed of ${http.sent} (${killTimes.length} kills), ${unexplained.length} unexplained${unexplained.length ? `: ${unexplained.slice(0, 3).map((f) => f.error).join('; ')}` : ''}` },
-      { name: 'every acknowledged job worked or failed', ok: jobs.missing.length === 0, detail: `${acknowledged.size} acknowledged (${notAcknowledged} refused while Redis restarted): ${jobs.worked} worked, ${jobs.failed} failed, ${jobs.reruns} re-run after a kill, ${jobs.missing.length} missing` },
+      {
+        name: 'failed requests only in flight on SIGKILLed workers',
+        ok: unexplained.length === 0,
+        detail: `${http.failed} failed of ${http.sent} (${killTimes.length} kills), ${unexplained.length} unexplained${
+          unexplained.length
+            ? `: ${unexplained
+                .slice(0, 3)
+                .map((f) => f.error)
+                .join('; ')}`
+            : ''
+        }`,
+      },
+      {
+        name: 'every acknowledged job worked or failed',
+        ok: jobs.missing.length === 0,
+        detail: `${acknowledged.size} acknowledged (${notAcknowledged} refused while Redis restarted): ${jobs.worked} worked, ${jobs.failed} failed, ${jobs.reruns} re-run after a kill, ${jobs.missing.length} missing`,
+      },
       { name: `back to N ready workers within ${SETTLE_BOUND_MS / 1000} s`, ok: true, detail: `${desired} ready ${settleMs} ms after the last event` },
-      { name: 'pidfiles match the live processes', ok: pidfilesMatch, detail: `master ${masterPid}, worker pidfiles ${filePids.join(',')}, live workers ${livePids.join(',')}` },
-      { name: 'no process left after the stop', ok: orphans.length === 0 && code === 0, detail: `exit ${code}, ${everyPid.length} pids seen, ${orphans.length} alive` },
+      {
+        name: 'pidfiles match the live processes',
+        ok: pidfilesMatch,
+        detail: `master ${masterPid}, worker pidfiles ${filePids.join(',')}, live workers ${livePids.join(',')}`,
+      },
+      {
+        name: 'no process left after the stop',
+        ok: orphans.length === 0 && code === 0,
+        detail: `exit ${code}, ${everyPid.length} pids seen, ${orphans.length} alive`,
+      },
     ];
     return { seed, seconds, events, killTimes, unexplained, invariants, ok: invariants.every((invariant) => invariant.ok) };
   } finally {

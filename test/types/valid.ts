@@ -1,17 +1,17 @@
 // Must compile: how an app uses the public API (`import ... from 'mycluster'`).
 import http from 'node:http';
 import {
+  type ActionContext,
+  type AppContext,
+  type Config,
+  type ConfigSection,
   defineAction,
   defineConfig,
   defineInitializer,
   defineTask,
   drainServer,
-  trackConnections,
-  type ActionContext,
-  type AppContext,
-  type Config,
-  type ConfigSection,
   type Role,
+  trackConnections,
 } from 'mycluster';
 
 export const hello = defineAction({

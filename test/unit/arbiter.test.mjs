@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { startArbiter } from '../helpers/fake-worker.mjs';
 
 // The arbiter's decisions, in-process: fake forks (EventEmitters), signals delivered in-process, and
@@ -33,7 +33,10 @@ const last = (list) => list[list.length - 1];
 
 test('starts one worker per slot, writes their pidfiles, and reaches equilibrium once all are ready', async (t) => {
   const c = await readyCluster(t, { workers: 3 });
-  assert.deepEqual([1, 2, 3].map((slot) => c.forksFor(slot).length), [1, 1, 1]);
+  assert.deepEqual(
+    [1, 2, 3].map((slot) => c.forksFor(slot).length),
+    [1, 1, 1],
+  );
   for (const slot of [1, 2, 3]) {
     assert.equal(c.pidfile(slot), c.forksFor(slot)[0].pid);
     assert.equal(current(c, slot).state, 'ready');
@@ -95,7 +98,10 @@ test('a rolling reload replaces slot after slot, each replacement ready before t
   assert.equal(state.reload, null);
   assert.equal(state.lastReload.ok, true);
   assert.equal(state.lastReload.reason, 'SIGUSR2');
-  assert.deepEqual(state.slots.map((slot) => slot.worker.pid), [new1.pid, c.forksFor(2)[1].pid]);
+  assert.deepEqual(
+    state.slots.map((slot) => slot.worker.pid),
+    [new1.pid, c.forksFor(2)[1].pid],
+  );
   assert.equal(c.logged('rolling reload #1 done').length, 1);
 });
 
@@ -115,7 +121,10 @@ test('a replacement that exits before ready aborts the reload and the old worker
   assert.equal(state.reload, null);
   assert.equal(state.lastReload.ok, false);
   assert.equal(state.lastReload.error, 'worker #1 failed to boot: boot failed (config/web.js: SyntaxError)');
-  assert.deepEqual(state.slots.map((slot) => slot.worker.pid), olds);
+  assert.deepEqual(
+    state.slots.map((slot) => slot.worker.pid),
+    olds,
+  );
   assert.equal(c.forksFor(2).length, 1, 'slot 2 was never replaced');
   assert.deepEqual([c.pidfile(1), c.pidfile(2)], olds);
   assert.equal(c.exits.length, 0, 'the cluster keeps running');
@@ -169,7 +178,10 @@ test('USR2 during a reload queues exactly one more reload, however many arrive',
   await completeReloads(c);
 
   const started = c.logged('replacing 2 workers one at a time');
-  assert.deepEqual(started.map((line) => line.reloadId), [1, 2]);
+  assert.deepEqual(
+    started.map((line) => line.reloadId),
+    [1, 2],
+  );
   assert.equal(started[1].reason, 'SIGUSR2', 'the queued reload has the last request’s reason');
   assert.equal(c.state().lastReload.id, 2);
   assert.deepEqual([c.forksFor(1).length, c.forksFor(2).length], [3, 3]);
@@ -186,8 +198,14 @@ test('TTIN during a reload adds a slot at once; the reload replaces only the slo
   await completeReloads(c);
   const state = c.state();
   assert.equal(state.desiredWorkers, 3);
-  assert.deepEqual([1, 2, 3].map((slot) => c.forksFor(slot).length), [2, 2, 1]);
-  assert.deepEqual(state.slots.map((slot) => slot.worker.state), ['ready', 'ready', 'ready']);
+  assert.deepEqual(
+    [1, 2, 3].map((slot) => c.forksFor(slot).length),
+    [2, 2, 1],
+  );
+  assert.deepEqual(
+    state.slots.map((slot) => slot.worker.state),
+    ['ready', 'ready', 'ready'],
+  );
   assert.equal(state.lastReload.ok, true);
 });
 
@@ -202,12 +220,19 @@ test('TTOU during a reload stops the slot being replaced, both its workers, and 
 
   c.signal('SIGTTOU');
   await c.settle();
-  for (const worker of [old2, new2]) assert.deepEqual(worker.received.map((message) => message.reason), ['scaled down']);
+  for (const worker of [old2, new2])
+    assert.deepEqual(
+      worker.received.map((message) => message.reason),
+      ['scaled down'],
+    );
   const state = c.state();
   assert.equal(state.desiredWorkers, 1);
   assert.equal(state.reload, null);
   assert.equal(state.lastReload.ok, true);
-  assert.deepEqual(state.slots.map((slot) => slot.slot), [1]);
+  assert.deepEqual(
+    state.slots.map((slot) => slot.slot),
+    [1],
+  );
   assert.equal(c.pidfile(2), null);
 
   c.signal('SIGTTOU');
@@ -276,7 +301,10 @@ test('a worker that ignores stop is killed after stopTimeout', async (t) => {
   t.mock.timers.tick(2_000);
   await c.settle();
   assert.deepEqual(stubborn.signals, ['SIGKILL']);
-  assert.deepEqual(c.logged('killing worker #1').map((line) => line.reason), ['did not exit within stopTimeout (2000 ms)']);
+  assert.deepEqual(
+    c.logged('killing worker #1').map((line) => line.reason),
+    ['did not exit within stopTimeout (2000 ms)'],
+  );
   assert.deepEqual(c.exits, [0]);
 });
 
@@ -342,6 +370,9 @@ test('a second SIGINT kills every worker at once and the cluster exits 1', async
   assert.deepEqual(c.exits, []);
   c.signal('SIGINT');
   await c.settle();
-  assert.deepEqual(c.forks.map((worker) => worker.signals), [['SIGKILL'], ['SIGKILL']]);
+  assert.deepEqual(
+    c.forks.map((worker) => worker.signals),
+    [['SIGKILL'], ['SIGKILL']],
+  );
   assert.deepEqual(c.exits, [1]);
 });

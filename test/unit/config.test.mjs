@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, roleFromEnv } from '../../dist/config/index.js';
 import { ConfigError } from '../../dist/errors.js';

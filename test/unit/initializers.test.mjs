@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { loadInitializers } from '../../dist/runtime/initializers.js';
 
 /** A fresh folder holding `files` ({ name: source }), removed after the test. */
@@ -18,7 +18,10 @@ test('loads initializers in name order, whatever the file order, arrays included
     'a.js': "module.exports = { name: 'zeta', start() {} };",
     'b.js': "module.exports = [{ name: 'beta', stop() {} }, { name: 'alpha' }];",
   });
-  assert.deepEqual((await loadInitializers([dir])).map((initializer) => initializer.name), ['alpha', 'beta', 'zeta']);
+  assert.deepEqual(
+    (await loadInitializers([dir])).map((initializer) => initializer.name),
+    ['alpha', 'beta', 'zeta'],
+  );
 });
 
 test('an initializer name defined twice is a BootError naming both files, worded as for actions and tasks', async (t) => {
@@ -31,7 +34,10 @@ test('an initializer name defined twice is a BootError naming both files, worded
 
 test('an initializer without a name, or with a start that is not a function, is a BootError naming the file', async (t) => {
   const nameless = folderWith(t, { 'x.js': 'module.exports = { start() {} };' });
-  await assert.rejects(loadInitializers([nameless]), { name: 'BootError', message: `initializer file ${path.join(nameless, 'x.js')} exports an initializer without a name` });
+  await assert.rejects(loadInitializers([nameless]), {
+    name: 'BootError',
+    message: `initializer file ${path.join(nameless, 'x.js')} exports an initializer without a name`,
+  });
   const badStart = folderWith(t, { 'y.js': "module.exports = { name: 'cache', start: 'soon' };" });
   await assert.rejects(loadInitializers([badStart]), {
     name: 'BootError',

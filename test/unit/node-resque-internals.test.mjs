@@ -2,9 +2,10 @@
 // MultiWorker#checkWrapper (re-armed through MultiWorker#checkTimer while MultiWorker#running), and
 // Worker#running / Worker#pollTimer / Worker#pingTimer (set back by parkProcessor). package.json pins the exact
 // version; these tests fail, naming the internal, when an upgrade changes any of them.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { test } from 'node:test';
 import { MultiWorker, Worker } from 'node-resque';
 import { waitFor, within } from '../helpers/wait.mjs';
 
@@ -24,7 +25,11 @@ test('MultiWorker: checkWrapper, checkTimer and running have the shape guardChec
   assert.equal(multiWorker.checkTimer, null, internal('MultiWorker#checkTimer (null before start)'));
   assert.ok(Array.isArray(multiWorker.workers), internal('MultiWorker#workers (an array of Worker)'));
   assert.equal(typeof multiWorker.checkWrapper, 'function', internal('MultiWorker#checkWrapper (a method)'));
-  assert.equal(multiWorker.checkWrapper.constructor.name, 'AsyncFunction', internal('MultiWorker#checkWrapper (async: its rejection is what guardCheckLoop catches)'));
+  assert.equal(
+    multiWorker.checkWrapper.constructor.name,
+    'AsyncFunction',
+    internal('MultiWorker#checkWrapper (async: its rejection is what guardCheckLoop catches)'),
+  );
 
   // The original re-arms itself through `this.checkWrapper` and `this.checkTimer`: an instance override is what runs next.
   const original = multiWorker.checkWrapper.bind(multiWorker);

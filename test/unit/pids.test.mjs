@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { test } from 'node:test';
 import { claimPidfile, isMyclusterProcess, preparePidFolder, readPidfile, removePidfile, writePidfile } from '../../dist/pids.js';
 import { waitFor } from '../helpers/wait.mjs';
 

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createRedisClient, describeRedisAddress } from '../../dist/runtime/redis.js';
 import { startRedis } from '../helpers/redis.mjs';
 import { capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
@@ -10,7 +10,14 @@ test('describes where a config points, without its password', () => {
   assert.equal(describeRedisAddress({ ...config.redis, url: 'redis://:secret@cache.internal:6380/2' }), 'cache.internal:6380');
   assert.equal(describeRedisAddress({ ...config.redis, host: '10.0.0.5', port: 6390 }), '10.0.0.5:6390');
   assert.equal(
-    describeRedisAddress({ ...config.redis, sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'main' }),
+    describeRedisAddress({
+      ...config.redis,
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'main',
+    }),
     'sentinel master "main" via s1:26379,s2:26379',
   );
 });
@@ -53,7 +60,7 @@ test('logs one warn line per outage, with the reason', async () => {
   }
 });
 
-test('a client that reaches ioredis\'s final end state without being closed is connected again', async () => {
+test("a client that reaches ioredis's final end state without being closed is connected again", async () => {
   const redisServer = await startRedis();
   const { log, lines } = capturingLogger();
   const client = createRedisClient(tasksConfig({ url: redisServer.url }).redis, 'tasks', log);
@@ -82,7 +89,10 @@ test('a client closed on purpose stays closed', async () => {
     await waitFor('end', async () => client.status === 'end');
     await new Promise((resolve) => setTimeout(resolve, 700));
     assert.equal(client.status, 'end');
-    assert.deepEqual(lines.filter((line) => /ended by itself/.test(line.msg)), []);
+    assert.deepEqual(
+      lines.filter((line) => /ended by itself/.test(line.msg)),
+      [],
+    );
   } finally {
     client.disconnect();
     await redisServer.stop();

@@ -1,6 +1,7 @@
 // Issue 12: the master's decision on a worker's Redis health (src/master/redis-health.ts), from heartbeats.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { describeRedisHealth, redisReplacementReason } from '../../dist/master/redis-health.js';
 
 const up = { downMs: null, reachable: null };

@@ -3,9 +3,10 @@
 // master from the sentinels). The sentinel here is a tiny fake that speaks enough RESP for ioredis, holds
 // the answers to `get-master-addr-by-name` on request, and publishes `+switch-master` when told: that makes
 // the race exact instead of a one-in-three chance per failover. Redis itself is a real redis-server.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisClient } from '../../dist/runtime/redis.js';
 import { startRedis } from '../helpers/redis.mjs';
@@ -97,13 +98,18 @@ test('a Sentinel connection survives +switch-master while it reconnects (ioredis
   let oursEnded = false;
   ours.on('end', () => (oursEnded = true));
   try {
-    await waitFor('both clients ready and their failover detectors subscribed', async () => ours.status === 'ready' && plain.status === 'ready' && sentinel.subscribers.size === 2);
+    await waitFor(
+      'both clients ready and their failover detectors subscribed',
+      async () => ours.status === 'ready' && plain.status === 'ready' && sentinel.subscribers.size === 2,
+    );
     // Redis goes away; both reconnect, asking the sentinel for the master, whose answer waits.
     sentinel.hold();
     process.kill(redis.pid, 'SIGKILL');
     await waitFor('both clients to ask the sentinel for the master', async () => sentinel.held.length >= 2);
     sentinel.switchMaster();
-    await waitFor('the detector to handle +switch-master', async () => plain.status === 'end' || ours.status === 'end', { timeoutMs: 2_000 }).catch(() => undefined);
+    await waitFor('the detector to handle +switch-master', async () => plain.status === 'end' || ours.status === 'end', { timeoutMs: 2_000 }).catch(
+      () => undefined,
+    );
     sentinel.release();
     await redis.restart();
 

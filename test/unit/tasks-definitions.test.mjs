@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { test } from 'node:test';
 import { loadTaskDefinitions } from '../../dist/runtime/tasks/index.js';
 import { fixtures } from '../helpers/tasks.mjs';
 

@@ -1,8 +1,9 @@
 // Issue 12: with tasks.enqueueReplicas, concurrent enqueues each get their answer within about
 // enqueueReplicaTimeout: a WAIT holds the shared connection, so the enqueues behind it must not each wait
 // a whole timeout more. Real redis-server processes.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { startRedis } from '../helpers/redis.mjs';
 import { appRuntime, capturingLogger, tasksConfig } from '../helpers/tasks.mjs';
 
@@ -27,7 +28,10 @@ test('concurrent enqueues no replica confirms are all refused within about enque
     const outcomes = await allSettledWithin(enqueues, 5 * TIMEOUT_MS);
     for (const outcome of outcomes) {
       assert.equal(outcome.status, 'rejected');
-      assert.match(outcome.reason.message, /was not confirmed by 1 replica\(s\) within 400 ms .*may be lost in a failover, or still be worked; retry it \(tasks must be idempotent\)/);
+      assert.match(
+        outcome.reason.message,
+        /was not confirmed by 1 replica\(s\) within 400 ms .*may be lost in a failover, or still be worked; retry it \(tasks must be idempotent\)/,
+      );
     }
   } finally {
     await runtime.close();
@@ -43,7 +47,10 @@ test('concurrent enqueues a replica confirms all resolve', async () => {
   try {
     const [known] = runtime.definitions.keys();
     const outcomes = await Promise.allSettled(Array.from({ length: CONCURRENT }, (_, index) => runtime.handle.queue.enqueue(known, { index })));
-    assert.deepEqual(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => outcome.reason.message), []);
+    assert.deepEqual(
+      outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => outcome.reason.message),
+      [],
+    );
   } finally {
     await runtime.close();
     await replica.stop();

@@ -1,8 +1,9 @@
 // Issue 12: a processor's "pop a job and claim it" that ioredis sends again after a reconnect (Redis ran
 // it, the answer was lost with the connection) answers the same job, instead of popping a second one and
 // overwriting the claim on the first (which was then lost: in no queue, no claim, never worked).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Connection } from 'node-resque';
 import { popJobsOnce } from '../../dist/runtime/tasks/pop-once.js';

@@ -1,5 +1,5 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { startRedis } from '../helpers/redis.mjs';
 import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';

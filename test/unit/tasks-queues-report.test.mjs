@@ -1,12 +1,12 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
+import { test } from 'node:test';
 import { formatQueuesJson, formatQueuesTable, queuesReport } from '../../dist/commands/queues.js';
 import { startChild } from '../helpers/child.mjs';
+import { freePort } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
 import { sleep, waitFor } from '../helpers/wait.mjs';
-import { freePort } from '../helpers/net.mjs';
 
 test('reports queues, growth between two samples, processors and their jobs, failed, delayed, leader and memory', async () => {
   const redisServer = await startRedis(['--maxmemory', '100mb']);
@@ -51,7 +51,10 @@ test('reports queues, growth between two samples, processors and their jobs, fai
     assert.equal(report.queues.find((queue) => queue.name === 'slow').growing, false);
     assert.equal(report.workers.length, 1);
     assert.equal(report.workers[0].name, `${hostname()}:${child.child.pid}+1`);
-    assert.deepEqual(report.workers[0].job && { task: report.workers[0].job.task, args: report.workers[0].job.args }, { task: 'slow', args: [{ id: 'held', ms: 1 }] });
+    assert.deepEqual(report.workers[0].job && { task: report.workers[0].job.task, args: report.workers[0].job.args }, {
+      task: 'slow',
+      args: [{ id: 'held', ms: 1 }],
+    });
 
     const text = formatQueuesTable(report);
     assert.match(text, /^parked\s+\d+\s+\+[\d.]+\s+growing: jobs arrive faster than they are worked$/m);

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
-import { startRedis } from '../helpers/redis.mjs';
 import { startChild } from '../helpers/child.mjs';
+import { freePort } from '../helpers/net.mjs';
+import { startRedis } from '../helpers/redis.mjs';
 import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
 import { waitFor, within } from '../helpers/wait.mjs';
-import { freePort } from '../helpers/net.mjs';
 
 test('starts while redis is down, logs it once, and works jobs once redis is up', async () => {
   const port = await freePort();
@@ -18,7 +18,11 @@ test('starts while redis is down, logs it once, and works jobs once redis is up'
   let client;
   try {
     runtime = await appRuntime(config, log);
-    processing = await within(5_000, 'startTaskProcessing with redis down', startTaskProcessing({ config, context: runtime.context, definitions: runtime.definitions, log }));
+    processing = await within(
+      5_000,
+      'startTaskProcessing with redis down',
+      startTaskProcessing({ config, context: runtime.context, definitions: runtime.definitions, log }),
+    );
     await waitFor('the outage line', async () => lines.filter((line) => line.purpose === 'tasks').length > 0);
     redisServer = await startRedis([], { port });
     client = testClient(url);
@@ -51,7 +55,10 @@ test('resumes working jobs after redis restarts, without a restart of the proces
     await redisServer.restart();
     await waitFor('the enqueue after the restart', () => runtime.handle.queue.enqueue('record', { n: 'after' }).then(() => true));
     const done = await waitFor('the job enqueued after the restart', () => client.lrange('test:done', 0, -1).then((items) => items.length > 0 && items));
-    assert.deepEqual(done.map((item) => JSON.parse(item).n), ['after']);
+    assert.deepEqual(
+      done.map((item) => JSON.parse(item).n),
+      ['after'],
+    );
   } finally {
     await processing?.stop();
     await runtime?.close();

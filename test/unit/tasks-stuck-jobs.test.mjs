@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
+import { test } from 'node:test';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { recoverStuckJobs } from '../../dist/runtime/tasks/recovery.js';
 import { startChild } from '../helpers/child.mjs';
@@ -35,7 +35,9 @@ test('re-enqueues the job of a SIGKILLed worker process and another process work
     children.push(holder);
     await holder.kill('SIGKILL');
     await waitFor('the job back in its queue', () => client.llen('test-resque:queue:slow').then((length) => length === 1));
-    await waitFor('the recovery log line', async () => lines.some((line) => line.msg?.startsWith('re-enqueued task slow: its worker') && line.worker.includes(`:${holder.child.pid}+`)));
+    await waitFor('the recovery log line', async () =>
+      lines.some((line) => line.msg?.startsWith('re-enqueued task slow: its worker') && line.worker.includes(`:${holder.child.pid}+`)),
+    );
     // The dead processor's records go right after its job is re-enqueued.
     await waitFor('the dead processor forgotten', () => client.keys(`test-resque:worker:*${holder.child.pid}*`).then((keys) => keys.length === 0));
 
@@ -81,7 +83,10 @@ async function writeRemoteClaim(client, { worker, pingSecondsAgo, startedSeconds
   const now = Date.now();
   const payload = { class: 'record', queue: 'default', args: [{ id: worker }] };
   await client.sadd('test-resque:workers', `${worker}:default`);
-  await client.set(`test-resque:worker:${worker}:default`, JSON.stringify({ run_at: new Date(now - startedSecondsAgo * 1000).toString(), queue: 'default', worker, payload }));
+  await client.set(
+    `test-resque:worker:${worker}:default`,
+    JSON.stringify({ run_at: new Date(now - startedSecondsAgo * 1000).toString(), queue: 'default', worker, payload }),
+  );
   if (pingSecondsAgo !== undefined) {
     await client.set(`test-resque:worker:ping:${worker}`, JSON.stringify({ time: Math.round(now / 1000) - pingSecondsAgo, name: worker, queues: 'default' }));
   }

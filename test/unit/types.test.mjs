@@ -1,9 +1,10 @@
 // The typed public API: test/types/valid.ts must compile, and every `@ts-expect-error` line in
 // test/types/invalid-*.ts must really be an error (tsc reports an unused directive otherwise).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,5 +1,5 @@
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadActions } from '../../dist/runtime/web/index.js';
 import { memoryLogger, request, startTestServer, testConfig } from '../helpers/web-server.mjs';

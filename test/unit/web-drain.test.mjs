@@ -1,15 +1,15 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { drainServer, trackConnections } from '../../dist/runtime/web/index.js';
 import { startLoad } from '../helpers/load.mjs';
-import { request, startTestServer, testConfig } from '../helpers/web-server.mjs';
 import { sleep, waitFor, within } from '../helpers/wait.mjs';
+import { request, startTestServer, testConfig } from '../helpers/web-server.mjs';
 
 /** An action that stays in flight until `open()` is called. */
 function gatedAction() {
@@ -110,10 +110,10 @@ test('a request sent on an idle keep-alive connection during the grace is answer
   const web = await startTestServer({ config: testConfig({ drainIdleGrace: 2_000 }), actions: new Map([['slow', slowAction]]) });
   const connection = await keepAliveConnection(web.address);
   try {
-    assert.match(await connection.get('/api/slow'), /^HTTP\/1\.1 200 [^]*Connection: keep-alive/i);
+    assert.match(await connection.get('/api/slow'), /^HTTP\/1\.1 200 [\s\S]*Connection: keep-alive/i);
     const drained = web.drain();
     const answer = await connection.get('/api/slow');
-    assert.match(answer, /^HTTP\/1\.1 200 [^]*Connection: close/i);
+    assert.match(answer, /^HTTP\/1\.1 200 [\s\S]*Connection: close/i);
     await within(5_000, 'the connection closing', connection.closed);
     await within(5_000, 'the drain', drained);
   } finally {

@@ -1,13 +1,13 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { request, startTestServer, testConfig } from '../helpers/web-server.mjs';
+import { test } from 'node:test';
 import { rawExchange } from '../helpers/net.mjs';
 import { within } from '../helpers/wait.mjs';
+import { request, startTestServer, testConfig } from '../helpers/web-server.mjs';
 
 async function tempDir(t) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mycluster-web-'));

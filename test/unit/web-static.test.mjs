@@ -1,7 +1,7 @@
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, startTestServer } from '../helpers/web-server.mjs';
+import { after, before, test } from 'node:test';
 import { rawExchange } from '../helpers/net.mjs';
+import { request, startTestServer } from '../helpers/web-server.mjs';
 
 let web;
 before(async () => {

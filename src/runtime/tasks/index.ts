@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import { abandonRedisClient, closeRedisClient, createRedisClient, describeRedisAddress, whenRedisReady } from '../redis';
 import type { AppContext, TaskDefinition } from '../types';
 import { enqueueDuePeriodicTasks } from './periodic';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { type Jobs, MultiWorker, type Worker } from 'node-resque';
+import type { Logger } from 'pino';
 import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
 import type { AppContext, TaskDefinition } from '../types';
@@ -56,7 +56,9 @@ export function startProcessors({
   multiWorker.on('error', reportError);
   const started = new Set<Worker>();
   const parked = new Set<Worker>();
-  multiWorker.on('start', () => multiWorker.workers.forEach((processor) => started.add(processor)));
+  multiWorker.on('start', () => {
+    for (const processor of multiWorker.workers) started.add(processor);
+  });
   // Processors the MultiWorker ended (scale-down, stop) are parked, and parked again at the next check
   // if node-resque restarted them meanwhile (see parkProcessor); forgotten once they stayed stopped.
   const parkEnded = (): void => {

@@ -1,7 +1,7 @@
-import type { Logger } from 'pino';
 import { Queue } from 'node-resque';
+import type { Logger } from 'pino';
 import type { Config } from '../../config/types';
-import { MyclusterError, errorMessage } from '../../errors';
+import { errorMessage, MyclusterError } from '../../errors';
 import { closeRedisClient, createRedisClient } from '../redis';
 import type { TaskDefinition, TaskQueue } from '../types';
 import { resqueErrorLogger } from './background-errors';
@@ -23,15 +23,7 @@ export interface TaskQueueHandle {
 }
 
 /** The handle actions, tasks and initializers enqueue with, on its own `enqueue` Redis connection. */
-export function createTaskQueue({
-  config,
-  definitions,
-  log,
-}: {
-  config: Config;
-  definitions: Map<string, TaskDefinition>;
-  log: Logger;
-}): TaskQueueHandle {
+export function createTaskQueue({ config, definitions, log }: { config: Config; definitions: Map<string, TaskDefinition>; log: Logger }): TaskQueueHandle {
   const redis = createRedisClient(config.redis, 'enqueue', log);
   const resque = new Queue({ connection: { redis, namespace: config.redis.namespace } });
   resque.on('error', resqueErrorLogger(log, redis, 'task queue'));

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Claim, parseWorkersMember, processOfName, resqueKey, scanKeys } from './keys';
 import { isAlive } from '../../pids';
+import { type Claim, parseWorkersMember, processOfName, resqueKey, scanKeys } from './keys';
 
 /**
  * Move a claimed job out of its dead processor's claim key, atomically and only if the claim is unchanged
@@ -84,19 +84,49 @@ export async function recoverStuckJobs(options: RecoveryOptions, { atBoot = fals
     deadProcessors.add(claim.worker);
     const reason = `its worker ${claim.worker} died (no heartbeat for over ${Math.round(timeoutSeconds)} s, or its process is gone)`;
     const moved = retryStuckJobs
-      ? await redis.eval(moveClaimScript, 4, claimKey, key('queue', claim.queue), key('queues'), key('stat', 'failed'), raw, 'retry', JSON.stringify(claim.payload), claim.queue)
-      : await redis.eval(moveClaimScript, 4, claimKey, key('failed'), key('queues'), key('stat', 'failed'), raw, 'fail', JSON.stringify(failurePayload(claim, reason)), claim.queue);
+      ? await redis.eval(
+          moveClaimScript,
+          4,
+          claimKey,
+          key('queue', claim.queue),
+          key('queues'),
+          key('stat', 'failed'),
+          raw,
+          'retry',
+          JSON.stringify(claim.payload),
+          claim.queue,
+        )
+      : await redis.eval(
+          moveClaimScript,
+          4,
+          claimKey,
+          key('failed'),
+          key('queues'),
+          key('stat', 'failed'),
+          raw,
+          'fail',
+          JSON.stringify(failurePayload(claim, reason)),
+          claim.queue,
+        );
     if (moved === 1) {
       recovered++;
       const fields = { task: claim.payload.class, queue: claim.queue, worker: claim.worker };
-      log.warn(fields, retryStuckJobs ? `re-enqueued task ${claim.payload.class}: ${reason}` : `moved task ${claim.payload.class} to the failed queue: ${reason}`);
+      log.warn(
+        fields,
+        retryStuckJobs ? `re-enqueued task ${claim.payload.class}: ${reason}` : `moved task ${claim.payload.class} to the failed queue: ${reason}`,
+      );
     }
   }
 
   const members = await redis.smembers(key('workers'));
   const processors = new Set([...heartbeats.keys(), ...members.map((member) => parseWorkersMember(member).processor)]);
   for (const processor of [...processors].filter((name) => deadProcessors.has(name) || isDead(name))) {
-    await forgetProcessor(redis, key, processor, members.filter((member) => member.startsWith(`${processor}:`)));
+    await forgetProcessor(
+      redis,
+      key,
+      processor,
+      members.filter((member) => member.startsWith(`${processor}:`)),
+    );
   }
   await releaseDeadLocalLeaderLock(redis, key('resque_scheduler_leader_lock'), atBoot);
   return recovered;

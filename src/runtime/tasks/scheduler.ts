@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { type ParsedJob, Scheduler } from 'node-resque';
+import type { Logger } from 'pino';
 import { errorMessage } from '../../errors';
 import { resqueErrorLogger } from './background-errors';
 

@@ -4,7 +4,7 @@ import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
 import type { ActionContext, ActionDefinition, AppContext } from '../types';
 import { withMetadata } from './metadata';
-import { readParams, type Params } from './params';
+import { type Params, readParams } from './params';
 import { HttpError, sendJson } from './respond';
 
 export interface ActionRuntime {

@@ -1,6 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { WebServerConfig } from '../../config/types';
 import { BootError, errorMessage } from '../../errors';
 import { clearStaleSocket } from '../../shared/unix-socket';

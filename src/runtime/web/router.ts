@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { handleActionRequest, type ActionRuntime } from './action-request';
+import { type ActionRuntime, handleActionRequest } from './action-request';
 import { sendJson } from './respond';
 import { serveStatic } from './static';
 

@@ -8,7 +8,7 @@ import { drainServer, trackConnections } from './drain';
 import { listen } from './listen';
 import { readApiVersion } from './metadata';
 import { createRouter, guardHandler } from './router';
-import { statusAction, type StatusReport } from './status-action';
+import { type StatusReport, statusAction } from './status-action';
 
 export interface WebServerOptions {
   config: Config;
