@@ -4,6 +4,13 @@ import type { RedisConnectionHealth, WorkerRedisHealth } from '../protocol';
 /** The connections a worker reports in its heartbeat (one-shot `cli` clients are not tracked). */
 export type TrackedPurpose = keyof WorkerRedisHealth;
 
+/** What a user loses while a connection is down, for the outage's error line. */
+const CONSEQUENCE: Record<TrackedPurpose, string> = {
+  tasks: 'no task is processed',
+  enqueue: 'enqueues fail',
+  app: "the app's own redis commands (context.redis) fail",
+};
+
 /** An outage longer than this is logged at error: past a failover's or a restart's few seconds. */
 const BLIP_MS = 10_000;
 /** While a connection is down past BLIP_MS, a fresh connection tests Redis itself at most this often. */
@@ -59,7 +66,7 @@ class RedisHealthRegistry {
         entry.loggedError = true;
         log.error(
           { purpose, downMs },
-          `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${purpose === 'tasks' ? 'no task is processed' : 'enqueues fail'} until it is back`,
+          `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${CONSEQUENCE[purpose]} until it is back`,
         );
       }
     }
