@@ -64,10 +64,7 @@ class RedisHealthRegistry {
       probeDue = true;
       if (!entry.loggedError) {
         entry.loggedError = true;
-        log.error(
-          { purpose, downMs },
-          `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${CONSEQUENCE[purpose]} until it is back`,
-        );
+        log.error({ purpose, downMs }, `redis down for ${purpose} for ${Math.round(downMs / 1000)} s: ${CONSEQUENCE[purpose]} until it is back`);
       }
     }
     if (probeDue && !this.probing && now - this.lastProbeAt >= PROBE_EVERY_MS) void this.runProbe(now);
