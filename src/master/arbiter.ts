@@ -1,14 +1,12 @@
 import type { Worker } from 'node:cluster';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
-import { removePidfile, writePidfile } from '../pids';
 import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
 import { reopenLogFile } from '../shared/logger';
 import { findHealthProblem } from './health';
 import { RollingReload } from './reload';
 import { type MasterSignal, SignalQueue, type SignalSource } from './signals';
-import { newSlot, type Slot } from './slot';
+import { newSlot, type Slot, SlotPidfiles } from './slot';
 import { Spare } from './spare';
 import { type ClusterState, snapshot } from './state';
 import { describeExit, type WorkerExit, WorkerHandle } from './worker-handle';
@@ -46,6 +44,7 @@ export class Arbiter {
   private readonly signals: SignalQueue;
   private readonly reload: RollingReload;
   private readonly spare: Spare;
+  private readonly pidfiles: SlotPidfiles;
   private stopping: { code: number } | null = null;
   private interrupts = 0;
   private everReady = false;
@@ -70,6 +69,7 @@ export class Arbiter {
     this.desired = options.workers;
     const { stopTimeout } = options.cluster;
     const wakeup = (): void => this.wakeup();
+    this.pidfiles = new SlotPidfiles(options.pidFolder, options.cluster.workerTitlePrefix, options.pidFileMode);
     this.signals = new SignalQueue(wakeup, options.signals);
     this.spare = new Spare({
       enabled: options.cluster.spareWorker,
@@ -82,7 +82,7 @@ export class Arbiter {
     this.reload = new RollingReload({
       slots: this.slots,
       spawn: (slot) => this.spawn(slot),
-      writePidfile: (slot, pid) => this.writeSlotPidfile(slot, pid),
+      writePidfile: (slot, pid) => this.pidfiles.write(slot, pid),
       stopTimeout,
       wakeup,
       log: options.log,
@@ -190,7 +190,7 @@ export class Arbiter {
         if (!handle.markReady()) return;
         this.everReady = true;
         this.log.info({ workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs }, `worker #${handle.slot} (pid ${handle.pid}) ready`);
-        if (this.slots.get(handle.slot)?.current === handle) this.writeSlotPidfile(handle.slot, handle.pid);
+        if (this.slots.get(handle.slot)?.current === handle) this.pidfiles.write(handle.slot, handle.pid);
         break;
       case 'heartbeat':
         handle.recordHeartbeat(message.heartbeat);
@@ -223,7 +223,7 @@ export class Arbiter {
       return;
     }
     this.inEquilibrium = false;
-    removePidfile(this.pidfileOf(handle.slot), handle.pid);
+    this.pidfiles.remove(handle.slot, handle.pid);
     const slot = this.slots.get(handle.slot);
     this.reload.exited(handle);
 
@@ -337,20 +337,12 @@ export class Arbiter {
     return slot;
   }
 
-  private pidfileOf(slot: number): string {
-    return path.join(this.options.pidFolder, `${this.options.cluster.workerTitlePrefix}${slot}`);
-  }
-
-  private writeSlotPidfile(slot: number, pid: number): void {
-    writePidfile(this.pidfileOf(slot), pid, this.options.pidFileMode);
-  }
-
   /** A worker for the slot: the spare when one is standing by (a boot of milliseconds), else a fresh fork. */
   private spawn(slot: Slot): WorkerHandle {
     const handle = this.spare.take(slot.number, `${this.options.cluster.workerTitlePrefix}${slot.number}`) ?? this.forkHandle(slot.number);
     this.inEquilibrium = false;
     this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
-    if (!slot.current) this.writeSlotPidfile(slot.number, handle.pid);
+    if (!slot.current) this.pidfiles.write(slot.number, handle.pid);
     handle.startReadyTimer(this.options.cluster.readyTimeout);
     return handle;
   }
