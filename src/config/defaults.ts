@@ -96,6 +96,8 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
         drainIdleGrace: 1_000,
         drainRamp: 250,
         socketMode: 0o660,
+        staticDotfiles: 'ignore',
+        staticMaxAge: 0,
         metadataOptions: { serverInformation: true, requesterInformation: false },
       },
     },

@@ -84,6 +84,10 @@ export interface WebServerConfig {
   drainRamp: number;
   /** Unix socket file mode. */
   socketMode: number;
+  /** Static files whose path has a name starting with a dot (`/.env`, `/.git/config`): `ignore` (404, but `/.well-known/`) or `allow`. */
+  staticDotfiles: 'ignore' | 'allow';
+  /** Seconds static files may be cached: `Cache-Control: public, max-age=<n>` (0: revalidate with ETag every time). */
+  staticMaxAge: number;
   metadataOptions: { serverInformation: boolean; requesterInformation: boolean };
 }
 

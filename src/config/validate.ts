@@ -10,6 +10,7 @@ interface Expectation {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // larger setTimeout delays fire at once
+const MAX_AGE_SECONDS = 365 * 24 * 60 * 60; // one year, the most send sets
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value !== '';
@@ -64,6 +65,11 @@ const aSentinelList: Expectation = {
   description: 'a list of { host, port }',
   test: (value) => Array.isArray(value) && value.every((item) => isPlainObject(item) && isNonEmptyString(item.host) && isTcpPort(item.port)),
 };
+const aDotfilesRule: Expectation = { description: '"ignore" or "allow"', test: (value) => value === 'ignore' || value === 'allow' };
+const aMaxAge: Expectation = {
+  description: `a whole number of seconds from 0 to ${MAX_AGE_SECONDS}`,
+  test: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_AGE_SECONDS,
+};
 const aLogLevel: Expectation = { description: `one of ${LOG_LEVELS.join(', ')}`, test: (value) => LOG_LEVELS.includes(value as string) };
 
 function optional(expectation: Expectation): Expectation {
@@ -110,6 +116,8 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['servers.web.drainIdleGrace', aDuration],
   ['servers.web.drainRamp', aDuration],
   ['servers.web.socketMode', aFileMode],
+  ['servers.web.staticDotfiles', aDotfilesRule],
+  ['servers.web.staticMaxAge', aMaxAge],
   ['servers.web.metadataOptions', anObject],
   ['servers.web.metadataOptions.serverInformation', aBoolean],
   ['servers.web.metadataOptions.requesterInformation', aBoolean],

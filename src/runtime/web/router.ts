@@ -8,6 +8,8 @@ import { serveStatic } from './static';
 export function createRouter(runtime: ActionRuntime): RequestListener {
   const prefix = `/${runtime.config.servers.web.urlPathForActions.replace(/^\/+|\/+$/g, '')}/`;
   const publicFolders = runtime.config.general.paths.public;
+  const { staticDotfiles, staticMaxAge } = runtime.config.servers.web;
+  const staticOptions = { dotfiles: staticDotfiles, maxAge: staticMaxAge, log: runtime.log };
   return (request, response) => {
     route(request, response).catch((error: unknown) => failRequest(runtime.log, error, request, response));
   };
@@ -19,7 +21,7 @@ export function createRouter(runtime: ActionRuntime): RequestListener {
       return;
     }
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    if (isRead && (await serveStatic(publicFolders, url.pathname, request, response))) return;
+    if (isRead && (await serveStatic(publicFolders, url, request, response, staticOptions))) return;
     sendJson(response, 404, { error: `nothing at ${url.pathname}` });
   }
 }

@@ -1,90 +1,54 @@
-import { createReadStream, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
+import type { Logger } from 'pino';
+import send from 'send';
+import { sendJson } from './respond';
+import { findStatic, type StaticDotfiles } from './static-path';
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.htm': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.xml': 'application/xml; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.pdf': 'application/pdf',
-  '.wasm': 'application/wasm',
-};
-const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/** What send emits: an http-errors error. */
+interface SendFailure extends Error {
+  status?: number;
+  headers?: Record<string, string>;
+}
+
+export interface StaticOptions {
+  dotfiles: StaticDotfiles;
+  /** Seconds, for `Cache-Control: public, max-age=<n>`. */
+  maxAge: number;
+  log: Logger;
+}
 
 /**
- * Serve the first file under one of `roots` that the URL path names (a folder: its index.html).
- * Returns false when there is none, or when the path would leave the root.
+ * Serve what `url` names under one of `roots` (see findStatic for what is refused). `send` answers the HTTP
+ * side: MIME type, ETag, Last-Modified, 304, Range (206/416), HEAD, Cache-Control.
+ * Returns false when nothing there is servable.
  */
-export async function serveStatic(roots: string[], urlPath: string, request: IncomingMessage, response: ServerResponse): Promise<boolean> {
-  for (const root of roots) {
-    const found = await findFile(path.resolve(root), urlPath);
-    if (found) {
-      sendFile(found.file, found.stats, request, response);
-      return true;
-    }
+export async function serveStatic(roots: string[], url: URL, request: IncomingMessage, response: ServerResponse, options: StaticOptions): Promise<boolean> {
+  const target = await findStatic(roots, url.pathname, options.dotfiles);
+  if (!target) return false;
+  if (target.kind === 'folder') {
+    // One leading slash: `//host/` in Location would send the client to another site.
+    const location = `/${url.pathname.replace(/^\/+/, '')}/${url.search}`;
+    response.setHeader('Location', location);
+    sendJson(response, 301, { location });
+    return true;
   }
-  return false;
+  const relativeUrl = `/${path.relative(target.root, target.file).split(path.sep).map(encodeURIComponent).join('/')}`;
+  // Hidden names and index files were settled by findStatic, on real paths; send only sends that file.
+  send(request, relativeUrl, { root: target.root, dotfiles: 'allow', index: false, maxAge: options.maxAge * 1000 })
+    .on('error', (error: SendFailure) => failSend(error, request, response, options.log))
+    .pipe(response);
+  return true;
 }
 
-async function findFile(root: string, urlPath: string): Promise<{ file: string; stats: Stats } | undefined> {
-  const file = resolveInside(root, urlPath);
-  if (!file) return undefined;
-  const stats = await stat(file).catch(() => undefined);
-  if (stats?.isFile()) return { file, stats };
-  if (!stats?.isDirectory()) return undefined;
-  const index = path.join(file, 'index.html');
-  const indexStats = await stat(index).catch(() => undefined);
-  return indexStats?.isFile() ? { file: index, stats: indexStats } : undefined;
-}
-
-/** The file a URL path names inside root, or undefined for anything that could escape it. */
-function resolveInside(root: string, urlPath: string): string | undefined {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return undefined;
-  }
-  if (decoded.includes('\0')) return undefined;
-  const segments = decoded.split(/[\\/]+/).filter((segment) => segment !== '' && segment !== '.');
-  if (segments.includes('..')) return undefined;
-  const file = path.join(root, ...segments);
-  return file === root || file.startsWith(root + path.sep) ? file : undefined;
-}
-
-function sendFile(file: string, stats: Stats, request: IncomingMessage, response: ServerResponse): void {
-  const lastModified = new Date(Math.floor(stats.mtimeMs / 1000) * 1000);
-  response.setHeader('Last-Modified', lastModified.toUTCString());
-  const since = Date.parse(request.headers['if-modified-since'] ?? '');
-  if (!Number.isNaN(since) && lastModified.getTime() <= since) {
-    response.statusCode = 304;
-    response.end();
+/** A 412, a 416 (with its Content-Range), or a file that vanished or could not be read. */
+function failSend(error: SendFailure, request: IncomingMessage, response: ServerResponse, log: Logger): void {
+  const status = error.status ?? 500;
+  if (status >= 500) log.error({ err: error, method: request.method, url: request.url }, 'static file failed');
+  if (response.headersSent) {
+    response.destroy();
     return;
   }
-  response.statusCode = 200;
-  response.setHeader('Content-Type', CONTENT_TYPES[path.extname(file).toLowerCase()] ?? DEFAULT_CONTENT_TYPE);
-  response.setHeader('Content-Length', stats.size);
-  if (request.method === 'HEAD') {
-    response.end();
-    return;
-  }
-  // pipeline destroys the response if the file cannot be read mid-way, and the file if the client leaves.
-  pipeline(createReadStream(file), response, () => undefined);
+  for (const [name, value] of Object.entries(error.headers ?? {})) response.setHeader(name, value);
+  sendJson(response, status, { error: status >= 500 ? 'internal server error' : error.message });
 }
