@@ -157,7 +157,7 @@ test('a Range is a 206 with Content-Range; an unsatisfiable one a 416', async ()
   assert.equal(beyond.headers['content-range'], 'bytes */10');
 });
 
-test('an ETag, and If-None-Match with it is a 304 without a body', async () => {
+test('an ETag: If-None-Match with it is a 304 without a body, If-Match without it a 412', async () => {
   const first = await request(strict.address, { path: '/digits.txt' });
   assert.ok(first.headers.etag, 'no ETag');
   const second = await request(strict.address, { path: '/digits.txt', headers: { 'if-none-match': first.headers.etag } });
@@ -165,6 +165,9 @@ test('an ETag, and If-None-Match with it is a 304 without a body', async () => {
   assert.equal(second.text, '');
   const other = await request(strict.address, { path: '/digits.txt', headers: { 'if-none-match': '"something-else"' } });
   assert.equal(other.status, 200);
+  const precondition = await request(strict.address, { path: '/digits.txt', headers: { 'if-match': '"something-else"' } });
+  assert.equal(precondition.status, 412);
+  assert.deepEqual(precondition.json, { error: 'Precondition Failed' });
 });
 
 test('Cache-Control comes from servers.web.staticMaxAge (seconds, 0 by default)', async () => {
