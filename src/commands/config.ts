@@ -29,7 +29,7 @@ export function configEntries({ config, sources }: LoadedConfig): ConfigEntry[] 
       entries.push({ key: keyPath, value, source: sources.sourceOf(keyPath) ?? 'unknown' });
     }
   };
-  visit(redactSecrets(config), '');
+  visit(printable(redactSecrets(config)), '');
   return entries;
 }
 
@@ -55,19 +55,29 @@ export function formatConfigJson(loaded: LoadedConfig): string {
     environment: loaded.environment,
     role: loaded.role,
     files: loaded.files,
-    config: redactSecrets(loaded.config),
+    config: printable(redactSecrets(loaded.config)),
     sources: Object.fromEntries(entries.map(({ key, source }) => [key, source])),
   };
-  return JSON.stringify(report, (_, value: unknown) => (typeof value === 'function' ? '[function]' : value), 2);
+  return JSON.stringify(report, null, 2);
+}
+
+/** A copy JSON can carry: an app's section may hold functions, class instances (a client, a logger) or BigInts. */
+function printable(value: unknown): unknown {
+  if (typeof value === 'function') return '[function]';
+  if (typeof value === 'bigint' || typeof value === 'symbol') return value.toString();
+  if (Array.isArray(value)) return value.map(printable);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, printable(child)]));
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null) return `[${value.constructor?.name ?? 'object'}]`;
+  return value;
 }
 
 function describeSelection({ environment, role }: LoadedConfig): string {
   return `NODE_ENV=${environment}, ${role === 'all' ? 'both roles (ACTIONHERO_ROLE unset)' : `ACTIONHERO_ROLE=${role}`}`;
 }
 
-/** JSON, but file modes in octal, and functions (a value may be one) as [function]. */
+/** JSON, but file modes in octal. */
 function displayValue(key: string, value: unknown): string {
-  if (typeof value === 'function') return '[function]';
   if (key.endsWith('Mode') && Number.isInteger(value)) return `0o${(value as number).toString(8)}`;
-  return JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value);
 }

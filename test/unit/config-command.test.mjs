@@ -46,7 +46,7 @@ describe('where each value came from', () => {
     assert.match(table, /^cluster\.workers +3 +config\/b-override\.mjs$/m);
     assert.match(table, /^general\.pidFileMode +0o644 +built-in defaults$/m);
     assert.match(table, /^servers\.web\.port +9000 +config\/servers\/web\.ts$/m, 'the file wins over PORT');
-    assert.match(table, /^myApp\.keptFunction +\[function\] +config\/d-functions\.js$/m);
+    assert.match(table, /^myApp\.keptFunction +"\[function\]" +config\/d-functions\.js$/m);
   });
 
   it('gives the config nested and the sources by key path in JSON', async () => {
@@ -56,6 +56,13 @@ describe('where each value came from', () => {
     assert.deepEqual(report.files, []);
     assert.equal(report.config.servers.web.port, 5000);
     assert.equal(report.sources['servers.web.port'], 'PORT');
+  });
+
+  it('prints functions, class instances, BigInts and dates of an app section', async () => {
+    const loaded = await load('app-values');
+    const { myApp } = JSON.parse(formatConfigJson(loaded)).config;
+    assert.deepEqual(myApp, { client: '[Client]', big: '10', when: '1970-01-01T00:00:00.000Z', format: '[function]' });
+    assert.match(formatConfigTable(loaded), /^myApp\.client +"\[Client\]" +config\/app\.js$/m);
   });
 
   it('checks in one line', async () => {
