@@ -105,6 +105,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command('config')
+    .description('the resolved config for this NODE_ENV and ACTIONHERO_ROLE, with where each value came from; secrets redacted')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--check', 'print one line, OK or the error, and exit 0 or 1: a pre-flight for deploys').conflicts('json'))
+    .action(async (options: { json?: boolean; check?: boolean }) => {
+      const { showConfig } = require('./commands/config.js') as typeof import('./commands/config.js');
+      await showConfig(options);
+    });
+
+  program
     .command('generate')
     .description('scaffold config/, actions/, tasks/, initializers/, a Procfile, nginx.conf and a systemd unit; never overwrites')
     .argument('[dir]', 'the project directory, created when missing (default: PROJECT_ROOT or the cwd)')

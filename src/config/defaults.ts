@@ -43,6 +43,9 @@ export const envVariableOfKey: Readonly<Record<string, string>> = {
   'redis.url': 'REDIS_URL',
 };
 
+/** The keys the role presets set, so `mycluster config` can name ACTIONHERO_ROLE as their source. */
+export const roleKeys: readonly string[] = ['servers.web.enabled', 'tasks.scheduler', 'tasks.minTaskProcessors', 'tasks.maxTaskProcessors'];
+
 /** Presets per role; explicit env overrides and the project's config files win over them. */
 const rolePresets: Record<Role, { web: boolean; scheduler: boolean; minTaskProcessors: number; maxTaskProcessors: number }> = {
   server: { web: true, scheduler: false, minTaskProcessors: 0, maxTaskProcessors: 0 },

@@ -1,3 +1,3 @@
 export { roleFromEnv } from './defaults';
-export { type LoadConfigOptions, loadConfig } from './load';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig, loadConfigWithSources } from './load';
 export type * from './types';

@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
 import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
-import { builtInDefaults, envVariableOfKey, roleFromEnv } from './defaults';
+import { builtInDefaults, envVariableOfKey, roleFromEnv, roleKeys } from './defaults';
 import { isPlainObject, mergeLayer, type PlainObject, Provenance } from './merge';
 import { resolvePathsAgainst, wrapSinglePaths } from './paths';
 import { resolveFunctions, ValueFunctionError } from './resolve';
-import type { Config } from './types';
+import type { Config, Role } from './types';
+import { checkUnknownKeys } from './unknown-keys';
 import { describeValue, validateConfig } from './validate';
 
 const BUILT_IN_DEFAULTS = 'built-in defaults';
@@ -25,14 +26,34 @@ interface ConfigFile {
   exports: Record<string, unknown>;
 }
 
+/** A loaded config and how it came about. */
+export interface LoadedConfig {
+  config: Config;
+  /** Which source set each key: 'built-in defaults', a config file (relative to the root), or an env variable. */
+  sources: Provenance;
+  /** The config files read, in merge order, as the sources name them. */
+  files: string[];
+  environment: string;
+  role: Role;
+}
+
 /** Loads, merges and validates the config of the project at `projectRoot`. Throws ConfigError. */
-export async function loadConfig({ projectRoot, env = process.env }: LoadConfigOptions): Promise<Config> {
+export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
+  return (await loadConfigWithSources(options)).config;
+}
+
+/** As loadConfig, also telling where each value came from. */
+export async function loadConfigWithSources({ projectRoot, env = process.env }: LoadConfigOptions): Promise<LoadedConfig> {
   const root = path.resolve(projectRoot);
   const environment = env.NODE_ENV || 'development';
+  const role = roleFromEnv(env);
   const provenance = new Provenance();
   const config: PlainObject = {};
 
-  mergeLayer(config, builtInDefaults(root, env, roleFromEnv(env)), BUILT_IN_DEFAULTS, provenance);
+  mergeLayer(config, builtInDefaults(root, env, role), BUILT_IN_DEFAULTS, provenance);
+  if (role !== 'all') {
+    for (const keyPath of roleKeys) provenance.set(keyPath, 'ACTIONHERO_ROLE');
+  }
   for (const [keyPath, variable] of Object.entries(envVariableOfKey)) {
     if (env[variable]) provenance.set(keyPath, variable);
   }
@@ -44,9 +65,10 @@ export async function loadConfig({ projectRoot, env = process.env }: LoadConfigO
   mergeLayer(config, parseOverrides(env), OVERRIDES_VARIABLE, provenance);
 
   wrapSinglePaths(config);
+  checkUnknownKeys(config, provenance);
   validateConfig(config, provenance);
   resolvePathsAgainst(config, root);
-  return config;
+  return { config, sources: provenance, files: files.map((file) => file.name), environment, role };
 }
 
 async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<ConfigFile[]> {

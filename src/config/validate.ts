@@ -148,6 +148,9 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['logger.level', aLogLevel],
 ];
 
+/** Every key path of the built-in sections, parents included. */
+export const builtInKeyPaths: readonly string[] = rules.map(([keyPath]) => keyPath);
+
 /**
  * Pairs of keys where the first must not exceed the second, unless `zeroDisables` and one is 0
  * (node:http refuses headersTimeout > requestTimeout when both are on).
@@ -178,7 +181,7 @@ export function validateConfig(config: PlainObject, provenance: Provenance): ass
   }
 }
 
-function valueAt(config: PlainObject, keyPath: string): unknown {
+export function valueAt(config: PlainObject, keyPath: string): unknown {
   let value: unknown = config;
   for (const key of keyPath.split('.')) value = isPlainObject(value) ? value[key] : undefined;
   return value;
