@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig } from '../helpers/tasks.mjs';
+import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { waitFor } from '../helpers/wait.mjs';
 
 const CONCURRENT = 20;
 const TIMEOUT_MS = 400;
@@ -42,9 +43,13 @@ test('concurrent enqueues no replica confirms are all refused within about enque
 test('concurrent enqueues a replica confirms all resolve', async () => {
   const redis = await startRedis();
   const replica = await startRedis(['--replicaof', '127.0.0.1', String(redis.port)]);
+  const primary = testClient(redis.url);
   const { log } = capturingLogger();
-  const runtime = await appRuntime(tasksConfig({ url: redis.url, tasks: { enqueueReplicas: 1, enqueueReplicaTimeout: 5_000 } }), log);
+  let runtime;
   try {
+    // A replica still in its first sync confirms nothing: wait until the master counts it online.
+    await waitFor('the replica to be online', async () => /^slave0:.*state=online/m.test(await primary.info('replication')), { timeoutMs: 15_000 });
+    runtime = await appRuntime(tasksConfig({ url: redis.url, tasks: { enqueueReplicas: 1, enqueueReplicaTimeout: 5_000 } }), log);
     const [known] = runtime.definitions.keys();
     const outcomes = await Promise.allSettled(Array.from({ length: CONCURRENT }, (_, index) => runtime.handle.queue.enqueue(known, { index })));
     assert.deepEqual(
@@ -52,7 +57,8 @@ test('concurrent enqueues a replica confirms all resolve', async () => {
       [],
     );
   } finally {
-    await runtime.close();
+    primary.disconnect();
+    await runtime?.close();
     await replica.stop();
     await redis.stop();
   }
