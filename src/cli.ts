@@ -116,13 +116,12 @@ function buildProgram(): Command {
 
   program
     .command('generate')
-    .description('scaffold config/, actions/, tasks/, initializers/, a Procfile, nginx.conf and a systemd unit; never overwrites')
+    .description('scaffold config/, actions/, tasks/, initializers/, public/, a Procfile, nginx.conf, a systemd unit and .gitignore lines; never overwrites')
     .argument('[dir]', 'the project directory, created when missing (default: PROJECT_ROOT or the cwd)')
     .action(async (dir: string | undefined) => {
-      const { generate } = require('./commands/generate.js') as typeof import('./commands/generate.js');
+      const { describeGenerated, generate } = require('./commands/generate.js') as typeof import('./commands/generate.js');
       const directory = path.resolve(dir ?? (process.env.PROJECT_ROOT || process.cwd()));
-      const created = await generate({ directory });
-      for (const file of created) process.stdout.write(`created ${path.relative(process.cwd(), file) || file}\n`);
+      process.stdout.write(describeGenerated(await generate({ directory }), process.cwd()));
     });
 
   program

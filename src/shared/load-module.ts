@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BootError, errorMessage } from '../errors';
+import { BootError, errorMessage, MyclusterError } from '../errors';
 
 let tsRegistered = false;
 
@@ -10,6 +11,13 @@ export const MODULE_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts'] as const;
 
 export function isModuleFile(file: string): boolean {
   return (MODULE_EXTENSIONS as readonly string[]).includes(path.extname(file)) && !file.endsWith('.d.ts');
+}
+
+/** A `.ts` file to load and no tsx (an optional peer dependency) installed. */
+export class TypeScriptLoaderMissingError extends MyclusterError {
+  constructor(file: string) {
+    super(`${file} is TypeScript: install tsx (npm install --save-dev tsx) to load .ts files`);
+  }
 }
 
 /**
@@ -23,8 +31,9 @@ export async function loadUserModule(file: string): Promise<Record<string, unkno
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   }
   if (extension === '.ts' && !tsRegistered) {
-    const tsx = require('tsx/cjs/api') as { register: () => unknown };
-    tsx.register();
+    const api = resolveTsx(file);
+    if (api === undefined) throw new TypeScriptLoaderMissingError(file);
+    (require(api) as { register: () => unknown }).register();
     tsRegistered = true;
   }
   try {
@@ -36,6 +45,21 @@ export async function loadUserModule(file: string): Promise<Record<string, unkno
     }
     throw error;
   }
+}
+
+/**
+ * tsx's CommonJS API: from the project (looked up from the user's file, where a peer dependency is installed),
+ * else from beside mycluster (a linked or globally installed mycluster); undefined when neither has it.
+ */
+function resolveTsx(file: string): string | undefined {
+  for (const from of [file, __filename]) {
+    try {
+      return createRequire(from).resolve('tsx/cjs/api');
+    } catch {
+      // Not installed there.
+    }
+  }
+  return undefined;
 }
 
 /**

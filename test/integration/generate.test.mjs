@@ -1,5 +1,6 @@
 // `mycluster generate`: the scaffold's files and their contents, refusal to overwrite (nothing changes),
-// role-aware config, and a generated project that boots under the real CLI and answers its action.
+// role-aware config, .gitignore lines, the next steps, and a generated project that boots under the real
+// CLI and answers its action and its public/index.html.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,7 +13,7 @@ import { repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
 
 const require = createRequire(import.meta.url);
-const { generate } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));
+const { describeGenerated, generate, systemdUserDirective } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));
 const { MyclusterError } = require(path.join(repoRoot, 'dist', 'errors.js'));
 
 const EXPECTED = [
@@ -23,8 +24,11 @@ const EXPECTED = [
   'initializers/example.js',
   'mycluster.service',
   'nginx.conf',
+  'public/index.html',
   'tasks/send-greeting.js',
 ];
+/** What generate creates in an empty folder: the templates and a .gitignore. */
+const GENERATED = [...EXPECTED, '.gitignore'];
 
 const started = [];
 after(async () => {
@@ -83,13 +87,22 @@ async function cliGenerate(dir) {
 describe('generate (the function)', () => {
   test('creates the scaffold in a new folder and returns the created paths', async () => {
     const dir = path.join(tempDir(), 'my-app');
-    const created = await generate({ directory: dir });
-    assert.deepEqual(created.map((file) => path.relative(dir, file).split(path.sep).join('/')).sort(), [...EXPECTED].sort());
+    const { root, created, updated } = await generate({ directory: dir });
+    assert.equal(root, dir);
+    assert.deepEqual(updated, []);
+    assert.deepEqual(created.map((file) => path.relative(dir, file).split(path.sep).join('/')).sort(), [...GENERATED].sort());
     for (const file of created) {
       assert.ok(path.isAbsolute(file));
       assert.ok(fs.statSync(file).size > 0, `${file} is empty`);
     }
-    assert.deepEqual(Object.keys(snapshot(dir)).sort(), [...EXPECTED].sort());
+    assert.deepEqual(Object.keys(snapshot(dir)).sort(), [...GENERATED].sort());
+    assert.equal(read(dir, '.gitignore'), '# mycluster: pidfiles, the unix socket, `start --daemon` logs\npids/\nlog/\n');
+    assert.match(read(dir, 'public/index.html'), /<title>my_app<\/title>/);
+    // When initializers really start: before the web server listens and the task processors poll.
+    assert.match(
+      read(dir, 'initializers/example.js').replace(/\n\/\/ /g, ' '),
+      /started in name order before mycluster's web server listens and its task processors poll/,
+    );
     // No placeholder left anywhere.
     for (const file of EXPECTED) assert.doesNotMatch(read(dir, file), /\{\{[A-Z_]+\}\}/, file);
   });
@@ -142,7 +155,10 @@ describe('generate (the function)', () => {
     assert.deepEqual(directive('KillMode'), ['mixed']);
     assert.deepEqual(directive('Restart'), ['on-failure']);
     assert.ok(directive('Environment').includes('NODE_ENV=production'));
-    assert.ok(directive('User')[0]);
+    // Never User=root: generated as root, User= is the sudo user's or left for the reader to fill in.
+    assert.ok(!directive('User').includes('root'), unit);
+    const user = systemdUserDirective(process.getuid(), os.userInfo().username, process.env).match(/^User=(.+)$/m)?.[1];
+    assert.deepEqual(directive('User'), user ? [user] : []);
 
     // The production config listens where nginx connects; TimeoutStopSec is above stopTimeout.
     const production = await loadConfigIn(dir, { NODE_ENV: 'production', MIN_TASK_PROCESSORS: '0', MAX_TASK_PROCESSORS: '0', SCHEDULER: 'false' });
@@ -223,7 +239,7 @@ describe('generate (the function)', () => {
   test('a "type": "module" project gets .cjs code files, and its config loads', async () => {
     const dir = tempDir('esm');
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@acme/esm-app', type: 'module' }));
-    const created = (await generate({ directory: dir })).map((file) => path.relative(dir, file).split(path.sep).join('/'));
+    const created = (await generate({ directory: dir })).created.map((file) => path.relative(dir, file).split(path.sep).join('/'));
     assert.ok(created.includes('config/config.cjs'));
     assert.ok(created.includes('config/servers/web.cjs'));
     assert.ok(created.includes('actions/hello.cjs'));
@@ -232,6 +248,59 @@ describe('generate (the function)', () => {
     const config = await loadConfigIn(dir, { ACTIONHERO_ROLE: 'worker', NODE_ENV: 'production' });
     assert.equal(config.tasks.maxTaskProcessors, 10);
     assert.equal(config.servers.web.port, path.join(fs.realpathSync(dir), 'pids', 'web.sock'));
+  });
+
+  test('the systemd unit runs as the user who generated it, never as root', () => {
+    assert.equal(systemdUserDirective(1000, 'deploy', {}), 'User=deploy');
+    assert.equal(systemdUserDirective(0, 'root', { SUDO_USER: 'deploy' }), 'User=deploy');
+    for (const env of [{}, { SUDO_USER: 'root' }]) {
+      const directive = systemdUserDirective(0, 'root', env);
+      assert.doesNotMatch(directive, /^User=/m);
+      assert.match(directive, /^# User=app$/m);
+      assert.match(directive, /^# Generated as root: set the account the app runs as/m);
+    }
+  });
+
+  test('an existing .gitignore gets the lines it lacks, once; one that has them is untouched', async () => {
+    const dir = tempDir('gitignore');
+    fs.writeFileSync(path.join(dir, '.gitignore'), 'node_modules\n/pids');
+    const { created, updated } = await generate({ directory: dir });
+    assert.ok(!created.includes(path.join(dir, '.gitignore')));
+    assert.deepEqual(updated, [path.join(dir, '.gitignore')]);
+    assert.equal(read(dir, '.gitignore'), 'node_modules\n/pids\n# mycluster: pidfiles, the unix socket, `start --daemon` logs\nlog/\n');
+
+    const complete = tempDir('gitignore');
+    fs.writeFileSync(path.join(complete, '.gitignore'), 'pids\nlog/\n');
+    const before = fs.statSync(path.join(complete, '.gitignore')).mtimeMs;
+    const result = await generate({ directory: complete });
+    assert.deepEqual(result.updated, []);
+    assert.ok(!result.created.includes(path.join(complete, '.gitignore')));
+    assert.equal(read(complete, '.gitignore'), 'pids\nlog/\n');
+    assert.equal(fs.statSync(path.join(complete, '.gitignore')).mtimeMs, before);
+  });
+
+  test('the next steps: cd when elsewhere, install when mycluster is missing, start, the web-only role', async () => {
+    const parent = tempDir('steps');
+    const dir = path.join(parent, 'app');
+    const result = await generate({ directory: dir });
+    const fromParent = describeGenerated(result, parent);
+    assert.match(fromParent, /^created app\/Procfile$/m);
+    assert.match(fromParent, /^created app\/\.gitignore$/m);
+    const steps = fromParent
+      .split('\nNext steps:\n')[1]
+      ?.split('\n')
+      .map((line) => line.trim());
+    assert.ok(steps, fromParent);
+    assert.equal(steps[0], 'cd app');
+    assert.equal(steps[1], 'npm install mycluster');
+    assert.ok(steps.some((step) => step.startsWith('npx mycluster start ')));
+    assert.ok(steps.some((step) => step.startsWith('ACTIONHERO_ROLE=server npx mycluster start')));
+
+    fs.mkdirSync(path.join(dir, 'node_modules', 'mycluster'), { recursive: true });
+    const fromInside = describeGenerated(result, dir);
+    assert.doesNotMatch(fromInside, /^\s*cd /m);
+    assert.doesNotMatch(fromInside, /npm install/);
+    assert.match(fromInside, /^created Procfile$/m);
   });
 
   test('a path that is a file is refused', async () => {
@@ -246,10 +315,11 @@ describe('mycluster generate (the CLI)', () => {
     const dir = path.join(tempDir('cli'), 'app');
     const first = await cliGenerate(dir);
     assert.equal(first.code, 0, first.stderr);
-    for (const file of EXPECTED) {
+    for (const file of GENERATED) {
       assert.ok(fs.existsSync(path.join(dir, file)), `${file} missing`);
       assert.ok(first.stdout.includes(file), `${file} not reported in: ${first.stdout}`);
     }
+    assert.match(first.stdout, /\nNext steps:\n {2}cd .*\n/);
     const before = snapshot(dir);
     const second = await cliGenerate(dir);
     assert.equal(second.code, 1, second.stderr);
@@ -288,6 +358,10 @@ describe('the generated project boots', () => {
     assert.deepEqual(body.requesterInformation?.receivedParams, { name: 'Ada' });
     const fallback = await fetch(`http://127.0.0.1:${port}/api/hello`, { signal: AbortSignal.timeout(10_000) });
     assert.equal((await fallback.json()).message, 'hello world');
+    const page = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /^text\/html/);
+    assert.match(await page.text(), /public\/index\.html/);
     process.kill(cluster.pid, 'SIGTERM');
     assert.equal((await cluster.waitForExit()).code, 0);
   });
