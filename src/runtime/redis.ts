@@ -22,6 +22,13 @@ const purposeOptions: Record<RedisPurpose, { maxRetriesPerRequest: number | null
   cli: { maxRetriesPerRequest: 0, lazyConnect: true, keepRetrying: false },
 };
 
+/** What to do about an unreachable Redis, per purpose, for the outage's warn line. */
+const HINT: Record<TrackedPurpose, string> = {
+  tasks: 'point REDIS_URL (or the redis config) at your Redis, or set ACTIONHERO_ROLE=server for a process that processes no tasks',
+  enqueue: 'point REDIS_URL (or the redis config) at your Redis',
+  app: 'point REDIS_URL (or the redis config) at your Redis',
+};
+
 /** Longest pause between two reconnect attempts. */
 const maxReconnectDelay = 2_000;
 
@@ -169,10 +176,10 @@ export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, lo
   client.on('error', (error: unknown) => {
     if (unavailable) return;
     unavailable = true;
-    const message = keepRetrying
-      ? `redis unavailable for ${purpose} at ${address}, retrying: ${failureReason(error)}`
-      : `redis unavailable for ${purpose} at ${address}: ${failureReason(error)}`;
-    (keepRetrying ? log.warn : log.debug).call(log, { purpose, redis: address }, message);
+    const fields = { purpose, redis: address };
+    const reason = failureReason(error);
+    if (purpose === 'cli') log.debug(fields, `redis unavailable for cli at ${address}: ${reason}`);
+    else log.warn(fields, `redis unavailable for ${purpose} at ${address}, retrying: ${reason} (${HINT[purpose]})`);
   });
   client.on('ready', () => {
     if (!unavailable) return;
