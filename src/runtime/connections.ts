@@ -49,7 +49,7 @@ export class LazyConnections {
 
   /**
    * Redis's part of the status action: the queues when the app has a task side (`tasks`), and whether the
-   * app's own connection answers once it was opened. Opens nothing for an app that uses neither.
+   * app's own connection answers once it was used. Opens nothing for an app that uses neither.
    */
   async status({ tasks }: { tasks: boolean }): Promise<{ tasks?: TasksReport | { error: string }; problems?: string[] }> {
     const problems: string[] = [];
@@ -62,7 +62,8 @@ export class LazyConnections {
         return { error: problem };
       }
     };
-    const appRedis = this.appRedis;
+    // Taken (context.redis read) is not used: a lazy connection still waiting for its first command is left so.
+    const appRedis = this.appRedis?.status === 'wait' ? undefined : this.appRedis;
     const [report] = await Promise.all([
       tasks ? answer(() => this.queue().report(), 'redis unreachable') : undefined,
       appRedis ? answer(() => appRedis.ping(), 'redis unreachable for context.redis') : undefined,

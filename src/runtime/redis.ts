@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/types';
 import { errorMessage, MyclusterError } from '../errors';
-import { redisHealth, type TrackedPurpose } from './redis-health';
+import { type ConnectionHealth, redisHealth, type TrackedPurpose } from './redis-health';
 
 /**
  * What a connection is for; each purpose has its own connection and its own behaviour while Redis is away.
@@ -105,7 +105,9 @@ function guardFailoverDetector(client: Redis): void {
  * A client closed on purpose (disconnect(), quit()) is left closed and no longer reported.
  */
 function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisConfig, address: string, log: Logger): void {
-  const health = redisHealth.track(purpose, () => redisAnswers(config, log));
+  // Tracked from its first connection attempt: a lazy client never used is no connection to report.
+  let tracked: ConnectionHealth | undefined;
+  const health = (): ConnectionHealth => (tracked ??= redisHealth.track(purpose, () => redisAnswers(config, log)));
   const disconnect = client.disconnect.bind(client);
   client.disconnect = (reconnect = false) => {
     if (!reconnect) closedOnPurpose.add(client);
@@ -115,21 +117,24 @@ function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisCo
   // ioredis reaches `end` after `close` when the connection was closed (quit, disconnect); straight from
   // `connecting` when connect() itself rejected.
   let closedSinceConnecting = false;
-  client.on('connecting', () => (closedSinceConnecting = false));
+  client.on('connecting', () => {
+    closedSinceConnecting = false;
+    health();
+  });
   client.on('close', () => {
     closedSinceConnecting = true;
-    health.down();
+    health().down();
   });
   // Not while ready: an 'error' can also report a failed command of a live connection (a SELECT, say).
-  client.on('error', () => client.status !== 'ready' && health.down());
+  client.on('error', () => client.status !== 'ready' && health().down());
   client.on('ready', () => {
     attempt = 0;
     closedOnPurpose.delete(client);
-    health.up();
+    health().up();
   });
   client.on('end', () => {
-    if (closedOnPurpose.has(client) || closedSinceConnecting) return health.forget();
-    health.down();
+    if (closedOnPurpose.has(client) || closedSinceConnecting) return tracked?.forget();
+    health().down();
     attempt += 1;
     const delay = Math.min(attempt * 500, maxReconnectDelay);
     log.warn({ purpose, redis: address, attempt }, `redis connection for ${purpose} at ${address} ended by itself: connecting again in ${delay} ms`);

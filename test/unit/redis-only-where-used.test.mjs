@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../dist/config/index.js';
 import { startApp } from '../../dist/runtime/app.js';
+import { redisHealth } from '../../dist/runtime/redis-health.js';
 import { freePort } from '../helpers/net.mjs';
 import { waitFor, within } from '../helpers/wait.mjs';
 import { fixtureApp, memoryLogger, request } from '../helpers/web-server.mjs';
@@ -51,6 +52,23 @@ test('an app with no tasks that never uses redis opens no connection and is heal
     assert.equal(status.json.tasks, undefined);
     assert.equal((await booted.get('/api/hello?name=Ada')).status, 200);
     assert.equal(redis.connections, 0);
+    assert.deepEqual(booted.lines.filter(mentionsRedis), []);
+  } finally {
+    await within(10_000, 'the app stop', booted?.app.stop() ?? Promise.resolve());
+    await redis.close();
+  }
+});
+
+test('an action that takes context.redis without using it opens no connection, and none is reported', async () => {
+  const redis = await countingServer();
+  let booted;
+  try {
+    booted = await bootApp(redisApp, { REDIS_URL: redis.url });
+    assert.deepEqual((await booted.get('/api/cached')).json.value, 'cached');
+    const status = await booted.get('/api/status');
+    assert.equal(status.status, 200);
+    assert.equal(redis.connections, 0);
+    assert.deepEqual(redisHealth.snapshot(memoryLogger().log), {});
     assert.deepEqual(booted.lines.filter(mentionsRedis), []);
   } finally {
     await within(10_000, 'the app stop', booted?.app.stop() ?? Promise.resolve());
