@@ -62,7 +62,7 @@ export class LazyConnections {
         return { error: problem };
       }
     };
-    // Taken (context.redis read) is not used: a lazy connection still waiting for its first command is left so.
+    // Reading context.redis is not using it: a connection still waiting for its first command stays unopened.
     const appRedis = this.appRedis?.status === 'wait' ? undefined : this.appRedis;
     const [report] = await Promise.all([
       tasks ? answer(() => this.queue().report(), 'redis unreachable') : undefined,
