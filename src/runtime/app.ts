@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../config/types';
 import { BootError, errorMessage } from '../errors';
-import { withDeadline } from '../shared/deadline';
 import { loadUserModule } from '../shared/load-module';
 import { LazyConnections } from './connections';
 import { loadInitializers, startInitializers } from './initializers';
@@ -51,7 +50,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     workerSlot: options.workerSlot,
     projectRoot: options.projectRoot,
   };
-  const processesTasks = config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler;
+  // With no role set (development), a process works only the tasks its app defines, so an app without
+  // tasks needs no Redis. With ACTIONHERO_ROLE set, the config decides: a worker polls for what others enqueue.
+  const processesTasks = (config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler) && (definitions.size > 0 || options.role !== 'all');
 
   let stopInitializers: (() => Promise<void>) | undefined;
   let webServer: WebServer | undefined;
@@ -78,8 +79,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         handler,
         log,
         clustered: options.clustered,
-        // An app with no task side (no tasks, no processing) has nothing to report from Redis.
-        statusReport: definitions.size > 0 || processesTasks ? () => tasksStatus(connections) : undefined,
+        statusReport: () => connections.status({ tasks: definitions.size > 0 || processesTasks }),
       });
     }
 
@@ -92,20 +92,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw error;
   }
   return { stop: teardown };
-}
-
-/** ms the status action waits for Redis before it reports the task side as unreachable. */
-const STATUS_REDIS_TIMEOUT_MS = 1_000;
-
-/** The task side of the status action: queue lengths and failed count, or the problem that hides them. */
-async function tasksStatus(connections: LazyConnections): Promise<{ tasks: unknown; problems?: string[] }> {
-  try {
-    const report = await withDeadline(connections.report(), STATUS_REDIS_TIMEOUT_MS, () => new Error(`no answer within ${STATUS_REDIS_TIMEOUT_MS} ms`));
-    return { tasks: report };
-  } catch (error) {
-    const problem = `redis unreachable: ${errorMessage(error)}`;
-    return { tasks: { error: problem }, problems: [problem] };
-  }
 }
 
 /**

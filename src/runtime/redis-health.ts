@@ -16,6 +16,14 @@ const BLIP_MS = 10_000;
 /** While a connection is down past BLIP_MS, a fresh connection tests Redis itself at most this often. */
 const PROBE_EVERY_MS = 5_000;
 
+/** What a connection's events tell the registry. */
+export interface ConnectionHealth {
+  up(): void;
+  down(): void;
+  /** Closed on purpose: no longer reported. */
+  forget(): void;
+}
+
 interface Tracked {
   downSince: number | null;
   reachable: boolean | null;
@@ -35,7 +43,7 @@ class RedisHealthRegistry {
   private lastProbeAt = 0;
 
   /** Called by the client's events; `probe` connects afresh and answers whether Redis answered. */
-  track(purpose: TrackedPurpose, probe: () => Promise<boolean>): { up(): void; down(): void; forget(): void } {
+  track(purpose: TrackedPurpose, probe: () => Promise<boolean>): ConnectionHealth {
     this.probe = probe;
     const entry: Tracked = { downSince: null, reachable: null, loggedError: false };
     this.connections.set(purpose, entry);

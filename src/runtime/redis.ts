@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/types';
 import { errorMessage, MyclusterError } from '../errors';
-import { redisHealth, type TrackedPurpose } from './redis-health';
+import { type ConnectionHealth, redisHealth, type TrackedPurpose } from './redis-health';
 
 /**
  * What a connection is for; each purpose has its own connection and its own behaviour while Redis is away.
@@ -20,6 +20,13 @@ const purposeOptions: Record<RedisPurpose, { maxRetriesPerRequest: number | null
   enqueue: { maxRetriesPerRequest: 3, lazyConnect: true, keepRetrying: true },
   app: { maxRetriesPerRequest: 3, lazyConnect: true, keepRetrying: true },
   cli: { maxRetriesPerRequest: 0, lazyConnect: true, keepRetrying: false },
+};
+
+/** What to do about an unreachable Redis, per purpose, for the outage's warn line. */
+const HINT: Record<TrackedPurpose, string> = {
+  tasks: 'point REDIS_URL (or the redis config) at your Redis, or set ACTIONHERO_ROLE=server for a process that processes no tasks',
+  enqueue: 'point REDIS_URL (or the redis config) at your Redis',
+  app: 'point REDIS_URL (or the redis config) at your Redis',
 };
 
 /** Longest pause between two reconnect attempts. */
@@ -98,7 +105,9 @@ function guardFailoverDetector(client: Redis): void {
  * A client closed on purpose (disconnect(), quit()) is left closed and no longer reported.
  */
 function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisConfig, address: string, log: Logger): void {
-  const health = redisHealth.track(purpose, () => redisAnswers(config, log));
+  // Tracked from its first connection attempt: a lazy client never used is no connection to report.
+  let tracked: ConnectionHealth | undefined;
+  const health = (): ConnectionHealth => (tracked ??= redisHealth.track(purpose, () => redisAnswers(config, log)));
   const disconnect = client.disconnect.bind(client);
   client.disconnect = (reconnect = false) => {
     if (!reconnect) closedOnPurpose.add(client);
@@ -108,21 +117,24 @@ function superviseClient(client: Redis, purpose: TrackedPurpose, config: RedisCo
   // ioredis reaches `end` after `close` when the connection was closed (quit, disconnect); straight from
   // `connecting` when connect() itself rejected.
   let closedSinceConnecting = false;
-  client.on('connecting', () => (closedSinceConnecting = false));
+  client.on('connecting', () => {
+    closedSinceConnecting = false;
+    health();
+  });
   client.on('close', () => {
     closedSinceConnecting = true;
-    health.down();
+    health().down();
   });
   // Not while ready: an 'error' can also report a failed command of a live connection (a SELECT, say).
-  client.on('error', () => client.status !== 'ready' && health.down());
+  client.on('error', () => client.status !== 'ready' && health().down());
   client.on('ready', () => {
     attempt = 0;
     closedOnPurpose.delete(client);
-    health.up();
+    health().up();
   });
   client.on('end', () => {
-    if (closedOnPurpose.has(client) || closedSinceConnecting) return health.forget();
-    health.down();
+    if (closedOnPurpose.has(client) || closedSinceConnecting) return tracked?.forget();
+    health().down();
     attempt += 1;
     const delay = Math.min(attempt * 500, maxReconnectDelay);
     log.warn({ purpose, redis: address, attempt }, `redis connection for ${purpose} at ${address} ended by itself: connecting again in ${delay} ms`);
@@ -169,10 +181,10 @@ export function createRedisClient(config: RedisConfig, purpose: RedisPurpose, lo
   client.on('error', (error: unknown) => {
     if (unavailable) return;
     unavailable = true;
-    const message = keepRetrying
-      ? `redis unavailable for ${purpose} at ${address}, retrying: ${failureReason(error)}`
-      : `redis unavailable for ${purpose} at ${address}: ${failureReason(error)}`;
-    (keepRetrying ? log.warn : log.debug).call(log, { purpose, redis: address }, message);
+    const fields = { purpose, redis: address };
+    const reason = failureReason(error);
+    if (purpose === 'cli') log.debug(fields, `redis unavailable for cli at ${address}: ${reason}`);
+    else log.warn(fields, `redis unavailable for ${purpose} at ${address}, retrying: ${reason} (${HINT[purpose]})`);
   });
   client.on('ready', () => {
     if (!unavailable) return;

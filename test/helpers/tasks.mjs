@@ -9,6 +9,9 @@ import { createTaskQueue, loadTaskDefinitions } from '../../dist/runtime/tasks/i
 
 export const fixtures = path.resolve(import.meta.dirname, '../fixtures/tasks');
 
+/** The hint at the end of the outage line of a `tasks` connection. */
+export const TASKS_HINT = 'point REDIS_URL (or the redis config) at your Redis, or set ACTIONHERO_ROLE=server for a process that processes no tasks';
+
 /** A worker-role config against `url`, with short task timings so tests stay short. */
 export function tasksConfig({ url, tasks = {}, redis = {} }) {
   const config = builtInDefaults(fixtures, {}, 'worker');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRedisClient, describeRedisAddress } from '../../dist/runtime/redis.js';
 import { startRedis } from '../helpers/redis.mjs';
-import { capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { capturingLogger, TASKS_HINT, tasksConfig, testClient } from '../helpers/tasks.mjs';
 import { waitFor } from '../helpers/wait.mjs';
 
 test('describes where a config points, without its password', () => {
@@ -51,7 +51,7 @@ test('logs one warn line per outage, with the reason', async () => {
     await waitFor('3 more reconnect attempts', () => reconnects >= 3);
     assert.deepEqual(
       lines.map((line) => line.msg),
-      [`redis unavailable for tasks at 127.0.0.1:${redisServer.port}, retrying: WRONGPASS invalid username-password pair or user is disabled.`],
+      [`redis unavailable for tasks at 127.0.0.1:${redisServer.port}, retrying: WRONGPASS invalid username-password pair or user is disabled. (${TASKS_HINT})`],
     );
     assert.equal(lines[0].level, 40);
   } finally {

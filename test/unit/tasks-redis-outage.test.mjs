@@ -4,7 +4,7 @@ import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { startChild } from '../helpers/child.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
-import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
+import { appRuntime, capturingLogger, TASKS_HINT, tasksConfig, testClient } from '../helpers/tasks.mjs';
 import { waitFor, within } from '../helpers/wait.mjs';
 
 test('starts while redis is down, logs it once, and works jobs once redis is up', async () => {
@@ -28,7 +28,7 @@ test('starts while redis is down, logs it once, and works jobs once redis is up'
     client = testClient(url);
     await runtime.handle.queue.enqueue('record', { n: 'after-start' });
     await waitFor('the job to be worked', () => client.llen('test:done').then((length) => length === 1));
-    const outages = lines.filter((line) => line.msg === `redis unavailable for tasks at 127.0.0.1:${port}, retrying: ECONNREFUSED`);
+    const outages = lines.filter((line) => line.msg === `redis unavailable for tasks at 127.0.0.1:${port}, retrying: ECONNREFUSED (${TASKS_HINT})`);
     assert.equal(outages.length, 1);
     assert.ok(lines.some((line) => line.msg === `redis available again for tasks at 127.0.0.1:${port}`));
     assert.ok(lines.some((line) => line.msg === 'task processing started'));
