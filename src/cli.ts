@@ -35,6 +35,13 @@ interface StartOptions {
   watch?: boolean;
 }
 
+/** Commander's error on one line: its first line, and its "(Did you mean …?)" line when it has one. */
+function withSuggestion(message: string): string {
+  const [first, ...rest] = message.trim().split('\n');
+  const suggestion = rest.find((line) => line.startsWith('(Did you mean'));
+  return suggestion ? `${first} ${suggestion}` : first;
+}
+
 // Each command loads its modules lazily with require(), not import(): import() would load Node's ESM
 // loader into the master for good (about 0.5 MB of its idle memory).
 function buildProgram(): Command {
@@ -43,7 +50,7 @@ function buildProgram(): Command {
     .version(version(), '-v, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(`${message.split('\n')[0]}\n`) });
+    .configureOutput({ outputError: (message, write) => write(`${withSuggestion(message)}\n`) });
 
   program
     .command('start')

@@ -28,6 +28,18 @@ for (const args of [['start', '--bogus'], ['start', '--workers'], ['frobnicate']
   });
 }
 
+for (const [args, suggestion] of [
+  [['start', '--worker=2'], '(Did you mean --workers?)'],
+  [['strat'], '(Did you mean start?)'],
+]) {
+  test(`"${args.join(' ')}" keeps commander's suggestion on its one line`, async () => {
+    const { code, stderr } = await runMycluster(args, { cwd });
+    assert.equal(code, 2, stderr);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.ok(stderr.includes(suggestion), stderr);
+  });
+}
+
 test('--help and --version exit 0', async () => {
   const help = await runMycluster(['start', '--help'], { cwd });
   assert.equal(help.code, 0);
