@@ -1,6 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ScaleTarget } from './commands/scale';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, MyclusterError, UsageError } from './errors';
 
 function parseWorkerCount(value: string): number {
@@ -21,6 +22,15 @@ function parseTitlePrefix(value: string): string {
     throw new InvalidArgumentError(`--workerTitlePrefix takes letters, digits, ".", "_", "-" or "@" (at most 64), got "${value}"`);
   }
   return value;
+}
+
+/** `scale`'s argument: a worker count (`3`) or a change to the current one (`+2`, `-1`). */
+function parseScaleTarget(value: string): ScaleTarget {
+  const match = /^([+-]?)(\d{1,6})$/.exec(value);
+  const number = Number(match?.[2]);
+  if (!match || number < 1) throw new InvalidArgumentError(`scale takes N, +N or -N (N a whole number >= 1), got "${value}"`);
+  if (!match[1]) return { count: number };
+  return { delta: match[1] === '-' ? -number : number };
 }
 
 function version(): string {
@@ -99,16 +109,27 @@ function buildProgram(): Command {
 
   withClusterLocation(program.command('reload'), 'give up waiting after this many seconds (default: 300)')
     .description('rolling reload (USR2) and wait until it finished; exit 1 if it was aborted')
-    .action(async (options: { pids?: string; timeout?: number }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { pids?: string; timeout?: number; json?: boolean }) => {
       const { reload } = require('./commands/control.js') as typeof import('./commands/control.js');
       await reload(options);
     });
 
   withClusterLocation(program.command('stop'), 'give up waiting after this many seconds (default: 120)')
     .description('stop the cluster (TERM) and wait until the master is gone')
-    .action(async (options: { pids?: string; timeout?: number }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { pids?: string; timeout?: number; json?: boolean }) => {
       const { stop } = require('./commands/control.js') as typeof import('./commands/control.js');
       await stop(options);
+    });
+
+  withClusterLocation(program.command('scale'), 'give up waiting after this many seconds (default: 120)')
+    .description('set the worker count (TTIN/TTOU) and wait until that many workers are ready')
+    .argument('<count>', 'N workers, or +N / -N more or fewer than now', parseScaleTarget)
+    .option('--json', 'print the result as JSON')
+    .action(async (target: ScaleTarget, options: { pids?: string; timeout?: number; json?: boolean }) => {
+      const { scale } = require('./commands/scale.js') as typeof import('./commands/scale.js');
+      await scale(target, options);
     });
 
   program
