@@ -1,6 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ScaleTarget } from './commands/scale';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, MyclusterError, UsageError } from './errors';
 
 function parseWorkerCount(value: string): number {
@@ -23,6 +24,15 @@ function parseTitlePrefix(value: string): string {
   return value;
 }
 
+/** `scale`'s argument: a worker count (`3`) or a change to the current one (`+2`, `-1`). */
+function parseScaleTarget(value: string): ScaleTarget {
+  const match = /^([+-]?)(\d{1,6})$/.exec(value);
+  const number = Number(match?.[2]);
+  if (!match || number < 1) throw new InvalidArgumentError(`scale takes N, +N or -N (N a whole number >= 1), got "${value}"`);
+  if (!match[1]) return { count: number };
+  return { delta: match[1] === '-' ? -number : number };
+}
+
 function version(): string {
   return (require('../package.json') as { version: string }).version;
 }
@@ -35,6 +45,13 @@ interface StartOptions {
   watch?: boolean;
 }
 
+/** Commander's error on one line: its first line, and its "(Did you mean …?)" line when it has one. */
+function withSuggestion(message: string): string {
+  const [first, ...rest] = message.trim().split('\n');
+  const suggestion = rest.find((line) => line.startsWith('(Did you mean'));
+  return suggestion ? `${first} ${suggestion}` : first;
+}
+
 // Each command loads its modules lazily with require(), not import(): import() would load Node's ESM
 // loader into the master for good (about 0.5 MB of its idle memory).
 function buildProgram(): Command {
@@ -43,7 +60,7 @@ function buildProgram(): Command {
     .version(version(), '-v, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(`${message.split('\n')[0]}\n`) });
+    .configureOutput({ outputError: (message, write) => write(`${withSuggestion(message)}\n`) });
 
   program
     .command('start')
@@ -92,16 +109,27 @@ function buildProgram(): Command {
 
   withClusterLocation(program.command('reload'), 'give up waiting after this many seconds (default: 300)')
     .description('rolling reload (USR2) and wait until it finished; exit 1 if it was aborted')
-    .action(async (options: { pids?: string; timeout?: number }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { pids?: string; timeout?: number; json?: boolean }) => {
       const { reload } = require('./commands/control.js') as typeof import('./commands/control.js');
       await reload(options);
     });
 
   withClusterLocation(program.command('stop'), 'give up waiting after this many seconds (default: 120)')
     .description('stop the cluster (TERM) and wait until the master is gone')
-    .action(async (options: { pids?: string; timeout?: number }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { pids?: string; timeout?: number; json?: boolean }) => {
       const { stop } = require('./commands/control.js') as typeof import('./commands/control.js');
       await stop(options);
+    });
+
+  withClusterLocation(program.command('scale'), 'give up waiting after this many seconds (default: 120)')
+    .description('set the worker count (TTIN/TTOU) and wait until that many workers are ready')
+    .argument('<count>', 'N workers, or +N / -N more or fewer than now', parseScaleTarget)
+    .option('--json', 'print the result as JSON')
+    .action(async (target: ScaleTarget, options: { pids?: string; timeout?: number; json?: boolean }) => {
+      const { scale } = require('./commands/scale.js') as typeof import('./commands/scale.js');
+      await scale(target, options);
     });
 
   program

@@ -30,18 +30,23 @@ export function isMyclusterProcess(pid: number): boolean {
   return commandLine.includes('mycluster');
 }
 
-/** The pid a pidfile holds, or null when it is missing or holds no valid pid (garbage is treated as stale). */
-export function readPidfile(file: string): number | null {
+/** The pid a pidfile holds; null when it holds no valid pid (garbage is treated as stale); undefined when there is no file. */
+function pidIn(file: string): number | null | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new PidfileError(`cannot read pidfile ${file}: ${(error as Error).message}`);
   }
   const match = /^\s*(\d+)\s*$/.exec(text);
   const pid = match ? Number(match[1]) : NaN;
   return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The pid a pidfile holds, or null when it is missing or holds no valid pid. */
+export function readPidfile(file: string): number | null {
+  return pidIn(file) ?? null;
 }
 
 /**
@@ -63,23 +68,104 @@ export function preparePidFolder(folder: string): void {
   }
 }
 
+/** How long a claim waits for another start that is replacing a stale pidfile at the same moment. */
+const CLAIM_TIMEOUT_MS = 2_000;
+
+/**
+ * Write `pid` to a temp file beside `file`, its mode set with fchmod (writeFile's mode is filtered by the
+ * umask). Returns the temp file's path.
+ */
+function writeTemp(file: string, pid: number, mode: number): string {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(temp, 'w', mode);
+    try {
+      fs.fchmodSync(fd, mode);
+      fs.writeSync(fd, `${pid}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    throw new PidfileError(`cannot write pidfile ${file}: ${(error as Error).message}`);
+  }
+  return temp;
+}
+
 /** Write a pidfile atomically: a temp file in the same folder, then rename over the target. */
 export function writePidfile(file: string, pid: number, mode = 0o644): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(temp, `${pid}\n`, { mode });
-  fs.renameSync(temp, file);
+  fs.renameSync(writeTemp(file, pid, mode), file);
 }
 
 /**
- * Claim a pidfile for `pid`: refuse if a live mycluster process holds it, replace it if stale
- * (missing process, garbage content, or a pid reused by something that is not mycluster).
+ * Create `file` holding `pid` only if it does not exist. link() is the exclusive create (as O_EXCL), and the
+ * file appears with its pid already in it: a racer never sees it empty.
  */
-export function claimPidfile(file: string, pid: number, options: { mode?: number; what: string }): void {
-  const holder = readPidfile(file);
-  if (holder !== null && holder !== pid && isAlive(holder) && isMyclusterProcess(holder)) {
-    throw new PidfileError(`${options.what} is already running with pid ${holder} (pidfile ${file})`);
+function createExclusive(file: string, pid: number, mode: number): boolean {
+  const temp = writeTemp(file, pid, mode);
+  try {
+    fs.linkSync(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new PidfileError(`cannot create pidfile ${file}: ${(error as Error).message}`);
+  } finally {
+    fs.rmSync(temp, { force: true });
   }
-  writePidfile(file, pid, options.mode);
+}
+
+/** Does `holder` (read from a pidfile) name a live mycluster process other than `pid`? */
+function isLiveHolder(holder: number | null | undefined, pid: number): holder is number {
+  return typeof holder === 'number' && holder !== pid && isAlive(holder) && isMyclusterProcess(holder);
+}
+
+function refuse(file: string, holder: number, what: string): never {
+  throw new PidfileError(`${what} is already running with pid ${holder} (pidfile ${file})`);
+}
+
+/**
+ * Replace a stale pidfile with ours. Racers that all found it stale take turns through `<file>.lock`
+ * (created exclusively, held for a few system calls) and each reads the pidfile again under it: the first
+ * replaces it, the others find its live pid. Returns false when the lock is taken or the pidfile is gone
+ * (the exclusive create gets it then). Nothing but a lock holder removes a stale pidfile, so it cannot
+ * change between the read and the rename.
+ */
+function replaceStale(file: string, pid: number, mode: number, what: string): boolean {
+  const lock = `${file}.lock`;
+  if (!createExclusive(lock, pid, mode)) {
+    // A holder that died between creating and removing the lock would block every start: drop its lock.
+    const lockHolder = pidIn(lock);
+    if (typeof lockHolder === 'number' && !isLiveHolder(lockHolder, pid)) fs.rmSync(lock, { force: true });
+    return false;
+  }
+  try {
+    const holder = pidIn(file);
+    if (holder === undefined) return false;
+    if (isLiveHolder(holder, pid)) refuse(file, holder, what);
+    writePidfile(file, pid, mode);
+    return true;
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Claim a pidfile for `pid`, atomically: of several processes claiming it at the same moment exactly one
+ * gets it, and the others fail naming its pid. A stale file (process gone, garbage, or a pid reused by
+ * something that is not mycluster) is replaced.
+ */
+export async function claimPidfile(file: string, pid: number, options: { mode?: number; what: string }): Promise<void> {
+  const mode = options.mode ?? 0o644;
+  const deadline = Date.now() + CLAIM_TIMEOUT_MS;
+  for (;;) {
+    if (createExclusive(file, pid, mode)) return;
+    const holder = pidIn(file);
+    if (isLiveHolder(holder, pid)) refuse(file, holder, options.what);
+    if (replaceStale(file, pid, mode, options.what)) return;
+    if (Date.now() > deadline) {
+      throw new PidfileError(`cannot claim pidfile ${file}: ${file}.lock stayed in place for ${CLAIM_TIMEOUT_MS} ms; remove it if no mycluster is starting`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** Remove a pidfile, but only while it still holds `pid` (a newer process may own it now). */

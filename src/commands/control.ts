@@ -1,57 +1,26 @@
 /** `mycluster status`, `reload` and `stop`: act on a running cluster through its pidfile and state file. */
 import path from 'node:path';
-import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
 import { describeRedisHealth } from '../master/redis-health';
 import { type ClusterState, readStateFile, STATE_FILE } from '../master/state';
-import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
-import { resolveProjectRoot } from '../shared/project';
-import { pollUntil } from './poll';
+import { isAlive } from '../pids';
+import { type LocateOptions, locateCluster, publishedState, waitFor } from './locate';
+import { reportResult } from './progress';
 import { formatTable } from './table';
-
-interface LocateOptions {
-  pids?: string;
-  timeout?: number;
-}
 
 const DEFAULT_TIMEOUT_S = { reload: 300, stop: 120 };
 
-async function pidFolderOf(options: LocateOptions): Promise<string> {
-  if (options.pids) return path.resolve(options.pids);
-  const config = await loadConfig({ projectRoot: resolveProjectRoot() });
-  return config.general.paths.pid;
-}
-
-/** The running master's pid, or a clear error when no cluster runs there. */
-function runningMaster(pidFolder: string): number {
-  const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
-  const pid = readPidfile(pidfile);
-  if (pid === null || !isAlive(pid)) throw new MyclusterError(`no cluster is running (no live pid in ${pidfile})`);
-  return pid;
-}
-
-/** Poll until `check` returns a value, or fail with `what` after the timeout. */
-function waitFor<T>(check: () => T | undefined, timeoutS: number, what: string): Promise<T> {
-  return pollUntil(check, timeoutS * 1000, () => new MyclusterError(`timed out after ${timeoutS} s waiting for ${what}`));
-}
-
-/** The state the running master published, or undefined before it has (or while the file is an older master's). */
-function publishedState(pidFolder: string, masterPid: number): ClusterState | undefined {
-  const state = readStateFile(path.join(pidFolder, STATE_FILE));
-  return state && state.master.pid === masterPid ? state : undefined;
-}
-
 /** Print the cluster's state; with `timeout`, wait up to that many seconds for a starting master to publish it. */
 export async function status(options: LocateOptions & { json?: boolean }): Promise<void> {
-  const pidFolder = await pidFolderOf(options);
-  const masterPid = runningMaster(pidFolder);
+  const cluster = await locateCluster(options);
+  const { masterPid } = cluster;
   const state =
     options.timeout === undefined
-      ? publishedState(pidFolder, masterPid)
+      ? publishedState(cluster)
       : await waitFor(
           () => {
             if (!isAlive(masterPid)) throw new MyclusterError(`the cluster (pid ${masterPid}) exited before it published its state`);
-            return publishedState(pidFolder, masterPid);
+            return publishedState(cluster);
           },
           options.timeout,
           `the cluster (pid ${masterPid}) to publish its state`,
@@ -116,29 +85,50 @@ function formatStatus(state: ClusterState): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function reload(options: LocateOptions): Promise<void> {
-  const pidFolder = await pidFolderOf(options);
-  const masterPid = runningMaster(pidFolder);
-  const stateFile = path.join(pidFolder, STATE_FILE);
-  const requestedAt = Date.now();
-  process.kill(masterPid, 'SIGUSR2');
-  const result = await waitFor(
-    () => {
-      if (!isAlive(masterPid)) throw new MyclusterError(`the cluster (pid ${masterPid}) exited during the reload`);
-      const last = readStateFile(stateFile)?.lastReload;
-      return last && last.requestedAt >= requestedAt ? last : undefined;
-    },
-    options.timeout ?? DEFAULT_TIMEOUT_S.reload,
-    `the reload of the cluster (pid ${masterPid}) to finish`,
-  );
-  if (!result.ok) throw new MyclusterError(`reload aborted: ${result.error}`);
-  process.stdout.write(`reload #${result.id} done in ${result.finishedAt - result.startedAt} ms\n`);
+/** USR2, then wait for the reload's result; each slot's replacement is reported as it happens. */
+export async function reload(options: LocateOptions & { json?: boolean }): Promise<void> {
+  await reportResult('reload', options.json, async (progress) => {
+    const cluster = await locateCluster(options);
+    const { masterPid } = cluster;
+    const stateFile = path.join(cluster.pidFolder, STATE_FILE);
+    progress.start(publishedState(cluster));
+    const requestedAt = Date.now();
+    process.kill(masterPid, 'SIGUSR2');
+    const [state, last] = await waitFor(
+      () => {
+        if (!isAlive(masterPid)) throw new MyclusterError(`the cluster (pid ${masterPid}) exited during the reload`);
+        const state = readStateFile(stateFile);
+        if (state) progress.observe(state);
+        const last = state?.lastReload;
+        return state && last && last.requestedAt >= requestedAt ? ([state, last] as const) : undefined;
+      },
+      options.timeout ?? DEFAULT_TIMEOUT_S.reload,
+      `the reload of the cluster (pid ${masterPid}) to finish`,
+    );
+    progress.observe(state);
+    if (!last.ok) throw new MyclusterError(`reload aborted: ${last.error}`);
+    const durationMs = last.finishedAt - last.startedAt;
+    return { result: { masterPid, reload: { id: last.id, reason: last.reason, durationMs } }, text: `reload #${last.id} done in ${durationMs} ms\n` };
+  });
 }
 
-export async function stop(options: LocateOptions): Promise<void> {
-  const pidFolder = await pidFolderOf(options);
-  const masterPid = runningMaster(pidFolder);
-  process.kill(masterPid, 'SIGTERM');
-  await waitFor(() => (isAlive(masterPid) ? undefined : true), options.timeout ?? DEFAULT_TIMEOUT_S.stop, `the cluster (pid ${masterPid}) to stop`);
-  process.stdout.write(`stopped (pid ${masterPid})\n`);
+/** TERM, then wait until the master is gone; each worker is reported as it stops. */
+export async function stop(options: LocateOptions & { json?: boolean }): Promise<void> {
+  await reportResult('stop', options.json, async (progress) => {
+    const cluster = await locateCluster(options);
+    const { masterPid } = cluster;
+    progress.start(publishedState(cluster));
+    const requestedAt = Date.now();
+    process.kill(masterPid, 'SIGTERM');
+    await waitFor(
+      () => {
+        progress.observeStop();
+        return isAlive(masterPid) ? undefined : true;
+      },
+      options.timeout ?? DEFAULT_TIMEOUT_S.stop,
+      `the cluster (pid ${masterPid}) to stop`,
+    );
+    progress.observeStop();
+    return { result: { masterPid, durationMs: Date.now() - requestedAt }, text: `stopped (pid ${masterPid})\n` };
+  });
 }

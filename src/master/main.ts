@@ -44,7 +44,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const pidFolder = config.general.paths.pid;
   preparePidFolder(pidFolder);
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
-  claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
+  await claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
 
   const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));

@@ -35,7 +35,7 @@ export async function runSingleProcess(): Promise<void> {
   preparePidFolder(config.general.paths.pid);
   const id = processId(process.env.ACTIONHERO_TITLE || config.general.id);
   const pidfile = path.join(config.general.paths.pid, `mycluster-${id}`);
-  claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: `mycluster ${id}` });
+  await claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: `mycluster ${id}` });
   process.title = `mycluster ${id}`;
 
   let log: Logger | undefined;

@@ -126,6 +126,69 @@ describe('mycluster reload and stop', () => {
   });
 });
 
+describe('mycluster scale, and --json results', () => {
+  test('scale +1 and -1 on a 1-worker cluster wait for the workers; scale, reload and stop --json print their result', async () => {
+    const { dir, cluster } = await startCluster(1);
+    const [first] = slotPids(dir, 1);
+    const up = await runMycluster(['scale', '+1'], { cwd: dir });
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, '2 workers ready (was 1)\n');
+    const [, second] = slotPids(dir, 2);
+    assert.ok(second && isAlive(second));
+
+    const down = await runMycluster(['scale', '-1', '--json'], { cwd: dir });
+    assert.equal(down.code, 0, down.stderr);
+    const scaled = JSON.parse(down.stdout);
+    assert.equal(scaled.durationMs >= 0, true);
+    assert.deepEqual(
+      { ...scaled, durationMs: 0 },
+      {
+        ok: true,
+        command: 'scale',
+        masterPid: cluster.pid,
+        from: 2,
+        to: 1,
+        durationMs: 0,
+        workers: [{ slot: 1, pid: first }],
+        slots: [{ slot: 2, event: 'stopped', pid: second }],
+      },
+    );
+    assert.equal(isAlive(second), false);
+    assert.equal(fs.existsSync(path.join(dir, 'pids', 'mycluster-worker-2')), false);
+
+    const reloaded = JSON.parse((await runMycluster(['reload', '--json'], { cwd: dir })).stdout);
+    const [replacement] = slotPids(dir, 1);
+    assert.deepEqual(
+      { ...reloaded, reload: { ...reloaded.reload, durationMs: 0 } },
+      {
+        ok: true,
+        command: 'reload',
+        masterPid: cluster.pid,
+        reload: { id: 1, reason: 'SIGUSR2', durationMs: 0 },
+        slots: [{ slot: 1, event: 'replaced', pid: replacement, previousPid: first }],
+      },
+    );
+
+    const stopped = await runMycluster(['stop', '--json'], { cwd: dir });
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const result = JSON.parse(stopped.stdout);
+    assert.deepEqual(
+      { ...result, durationMs: 0 },
+      {
+        ok: true,
+        command: 'stop',
+        masterPid: cluster.pid,
+        durationMs: 0,
+        slots: [{ slot: 1, event: 'stopped', pid: replacement }],
+      },
+    );
+    const again = await runMycluster(['scale', '2', '--json'], { cwd: dir });
+    assert.equal(again.code, 1);
+    assert.equal(JSON.parse(again.stdout).ok, false);
+    assert.match(again.stderr, /no cluster is running/);
+  });
+});
+
 describe('guards', () => {
   test('a worker whose event loop is blocked past workerTimeout is killed as hung and replaced', async () => {
     const { dir, cluster } = await startCluster(1);

@@ -149,6 +149,27 @@ describe('mycluster start --workers=2', () => {
     await cluster.kill();
   });
 
+  test('of 4 simultaneous starts exactly one runs; the other 3 exit 1 naming its pid', async () => {
+    const dir = copyFixture('http-app');
+    const env = { PORT: String(await freePort()) };
+    const starts = Array.from({ length: 4 }, () => startMycluster(['start', '--workers=1'], { cwd: dir, env }));
+    started.push(...starts);
+    const winner = await waitFor('a cluster pidfile', () => readPid(path.join(dir, 'pids', 'cluster_pidfile')), { timeoutMs: 20_000 });
+    const running = starts.find((start) => start.pid === winner);
+    assert.ok(running, `the pidfile names pid ${winner}, none of the 4 starts`);
+    for (const loser of starts.filter((start) => start !== running)) {
+      const { code } = await loser.waitForExit();
+      assert.equal(code, 1, loser.stderr);
+      assert.match(loser.stderr, new RegExp(`already running with pid ${winner}\\b`));
+    }
+    await running.waitForEquilibrium();
+    const pids = running.knownPids();
+    process.kill(winner, 'SIGTERM');
+    assert.equal((await running.waitForExit()).code, 0);
+    await waitFor('every process of the cluster to exit', () => pids.every((pid) => !isAlive(pid)), { timeoutMs: 10_000 });
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')), []);
+  });
+
   test('a stale cluster pidfile (dead pid, or a live pid that is not mycluster) is replaced', async () => {
     const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
     after(() => unrelated.kill('SIGKILL'));

@@ -376,3 +376,15 @@ test('a second SIGINT kills every worker at once and the cluster exits 1', async
   );
   assert.deepEqual(c.exits, [1]);
 });
+
+test('TTINs that arrive before the loop runs each add a worker (the queue keeps repeats)', async (t) => {
+  const c = await readyCluster(t, { workers: 1 });
+  c.signal('SIGTTIN');
+  c.signal('SIGTTIN');
+  await c.settle();
+  assert.equal(c.state().desiredWorkers, 3);
+  c.signal('SIGTTOU');
+  c.signal('SIGTTOU');
+  await c.settle();
+  assert.equal(c.state().desiredWorkers, 1);
+});
