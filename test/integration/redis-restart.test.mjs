@@ -144,7 +144,7 @@ describe('a standalone Redis (REDIS_URL)', { concurrency: 2 }, () => {
     assert.equal(broken.status, 200);
     const { pid } = broken.body;
     const replacing = await cluster.waitForLine(
-      (line) => line.level === 50 && /has been down for \d+ s while redis answers .*replacing it/.test(line.msg ?? ''),
+      (line) => line.level === 50 && /has been down for \d+ s, \d+ s of them while redis answers .*replacing it/.test(line.msg ?? ''),
       {
         timeoutMs: 40_000,
         what: 'the master to replace the worker with the dead connection',
