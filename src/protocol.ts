@@ -9,6 +9,11 @@ export interface RedisConnectionHealth {
   downMs: number | null;
   /** While down: whether a fresh connection reached Redis at the last probe (null: not probed yet). */
   reachable: boolean | null;
+  /**
+   * While down: how long fresh connections have reached Redis, in ms, since the first probe that did (null:
+   * none has). Not downMs: a connection down through an outage is not dead for the seconds it takes to reconnect.
+   */
+  reachableMs: number | null;
 }
 
 /** The worker's Redis connections that exist so far (each is opened on first use). */

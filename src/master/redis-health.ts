@@ -1,16 +1,20 @@
 import type { RedisConnectionHealth, WorkerRedisHealth } from '../protocol';
 
 /**
- * Why a worker must be replaced for its Redis connections, or null. A connection down for longer than
- * `redisDownTimeout` while a fresh connection from the same worker reaches Redis is dead for good: a new
+ * Why a worker must be replaced for its Redis connections, or null. A connection that stays down for longer
+ * than `redisDownTimeout` while fresh connections from the same worker reach Redis is dead for good: a new
  * process gets new ones. A connection down while Redis does not answer is an outage: a new process would
- * not help, so no worker is replaced (no restart loop; the web side keeps serving).
+ * not help, so no worker is replaced (no restart loop; the web side keeps serving). The time counts from the
+ * first probe that reached Redis, not from when the connection went down: after an outage longer than
+ * `redisDownTimeout`, a connection still reconnecting when Redis is back is not dead.
  */
 export function redisReplacementReason(health: WorkerRedisHealth | undefined, redisDownTimeout: number): string | null {
   if (!health || redisDownTimeout <= 0) return null;
   for (const [purpose, connection] of connectionsOf(health)) {
-    if (connection.downMs !== null && connection.downMs > redisDownTimeout && connection.reachable === true) {
-      return `its redis connection for ${purpose} has been down for ${seconds(connection.downMs)} while redis answers (redisDownTimeout ${redisDownTimeout} ms)`;
+    const { downMs, reachableMs } = connection;
+    // A heartbeat from a worker of an older version has no reachableMs: no decision on it.
+    if (downMs !== null && typeof reachableMs === 'number' && reachableMs > redisDownTimeout) {
+      return `its redis connection for ${purpose} has been down for ${seconds(downMs)}, ${seconds(reachableMs)} of them while redis answers (redisDownTimeout ${redisDownTimeout} ms)`;
     }
   }
   return null;

@@ -27,6 +27,8 @@ export interface ConnectionHealth {
 interface Tracked {
   downSince: number | null;
   reachable: boolean | null;
+  /** When a probe first reached Redis while this connection stayed down; reset by a probe that did not. */
+  reachableSince: number | null;
   loggedError: boolean;
 }
 
@@ -36,24 +38,26 @@ interface Tracked {
  * master replaces such a worker (see master/redis-health.ts); "down and unreachable" is an outage, which
  * replacing workers cannot cure.
  */
-class RedisHealthRegistry {
+export class RedisHealthRegistry {
   private readonly connections = new Map<TrackedPurpose, Tracked>();
   private probe: (() => Promise<boolean>) | undefined;
   private probing = false;
   private lastProbeAt = 0;
 
+  constructor(private readonly clock: () => number = Date.now) {}
+
   /** Called by the client's events; `probe` connects afresh and answers whether Redis answered. */
   track(purpose: TrackedPurpose, probe: () => Promise<boolean>): ConnectionHealth {
     this.probe = probe;
-    const entry: Tracked = { downSince: null, reachable: null, loggedError: false };
+    const entry: Tracked = { downSince: null, reachable: null, reachableSince: null, loggedError: false };
     this.connections.set(purpose, entry);
     return {
       up: () => {
-        Object.assign(entry, { downSince: null, reachable: null, loggedError: false });
+        Object.assign(entry, { downSince: null, reachable: null, reachableSince: null, loggedError: false });
         this.connections.set(purpose, entry);
       },
       down: () => {
-        entry.downSince ??= Date.now();
+        entry.downSince ??= this.clock();
       },
       forget: () => {
         if (this.connections.get(purpose) === entry) this.connections.delete(purpose);
@@ -62,12 +66,13 @@ class RedisHealthRegistry {
   }
 
   /** What the heartbeat carries; logs an outage past a blip once, and starts a probe when one is due. */
-  snapshot(log: Logger, now = Date.now()): WorkerRedisHealth {
+  snapshot(log: Logger, now = this.clock()): WorkerRedisHealth {
     const health: WorkerRedisHealth = {};
     let probeDue = false;
     for (const [purpose, entry] of this.connections) {
       const downMs = entry.downSince === null ? null : now - entry.downSince;
-      health[purpose] = { downMs, reachable: entry.reachable } satisfies RedisConnectionHealth;
+      const reachableMs = downMs === null || entry.reachableSince === null ? null : now - entry.reachableSince;
+      health[purpose] = { downMs, reachable: entry.reachable, reachableMs } satisfies RedisConnectionHealth;
       if (downMs === null || downMs < BLIP_MS) continue;
       probeDue = true;
       if (!entry.loggedError) {
@@ -85,7 +90,13 @@ class RedisHealthRegistry {
     this.lastProbeAt = now;
     const reachable = await this.probe().catch(() => false);
     this.probing = false;
-    for (const entry of this.connections.values()) if (entry.downSince !== null) entry.reachable = reachable;
+    // Redis answered by the time the probe finished, not necessarily when it started.
+    const answeredAt = this.clock();
+    for (const entry of this.connections.values()) {
+      if (entry.downSince === null) continue;
+      entry.reachable = reachable;
+      entry.reachableSince = reachable ? (entry.reachableSince ?? answeredAt) : null;
+    }
   }
 }
 
