@@ -1,7 +1,8 @@
 // Issue 12: every Redis connection of a worker survives a standalone Redis (REDIS_URL) killed and restarted,
 // twice, and an outage of 30 s plus the checks made during it (~45 s in all). Redis keeps its data across the
-// kills (AOF, fsync always), so every enqueue it acknowledged must be worked or failed in the end, none left in a queue. During the outage the web side keeps
-// serving, `mycluster status` shows the task side down, and no worker is replaced (replacing cannot help).
+// kills (AOF, fsync always), so every enqueue it acknowledged must be worked or failed in the end, none left
+// in a queue. During the outage the web side keeps serving, `mycluster status` shows the task side down, and
+// no worker is replaced (replacing cannot help).
 // Once with the web and task clusters apart, once with both roles in each worker; the two run side by side.
 // And a worker whose connection alone is dead (Redis answers) is replaced after cluster.redisDownTimeout.
 
