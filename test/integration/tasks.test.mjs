@@ -147,6 +147,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     assert.equal(await db.llen('resque:queue:default').then((length) => length <= 1), true, 'queue drained (a periodic tick may be pending)');
   });
 
+  const HELD_JOB_MS = 10_000;
   test('status action and `mycluster queues` report the task side', async () => {
     const status = await get(serverPort, '/api/status');
     assert.equal(status.status, 200);
@@ -154,8 +155,9 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     assert.equal(typeof status.body.tasks.queues.default, 'number');
     assert.equal(typeof status.body.tasks.failed, 'number');
 
-    // A job in progress, so the report shows a processor and its job.
-    const held = await enqueue(serverPort, { prefix: 'queues', count: 1, ms: 4_000 });
+    // A job in progress, so the report shows a processor and its job; long enough to outlast both reports
+    // (two CLI runs took ~6 s on a loaded machine).
+    const held = await enqueue(serverPort, { prefix: 'queues', count: 1, ms: HELD_JOB_MS });
     assert.ok(held);
     const claim = await claimOf(db, held[0]);
     const json = await runMycluster(['queues', '--json'], { cwd: workerDir, env: { REDIS_URL: redis.url } });
@@ -174,7 +176,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     assert.ok(report.workers.length >= 2, `processors listed: ${json.stdout}`);
     const busy = report.workers.find((entry) => entry.name === claim.worker);
     assert.equal(busy?.job?.task, 'record', json.stdout);
-    assert.deepEqual(busy.job.args, [{ id: held[0], ms: 4_000, replicas: 0 }]);
+    assert.deepEqual(busy.job.args, [{ id: held[0], ms: HELD_JOB_MS, replicas: 0 }]);
 
     const text = await runMycluster(['queues'], { cwd: workerDir, env: { REDIS_URL: redis.url } });
     assert.equal(text.code, 0, text.stderr);
