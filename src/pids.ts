@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PidfileError } from './errors';
+import { pollUntil } from './shared/deadline';
 
 /** The master's pidfile name. */
 export const CLUSTER_PIDFILE = 'cluster_pidfile';
@@ -70,6 +71,7 @@ export function preparePidFolder(folder: string): void {
 
 /** How long a claim waits for another start that is replacing a stale pidfile at the same moment. */
 const CLAIM_TIMEOUT_MS = 2_000;
+const CLAIM_RETRY_MS = 10;
 
 /**
  * Write `pid` to a temp file beside `file`, its mode set with fchmod (writeFile's mode is filtered by the
@@ -155,17 +157,17 @@ function replaceStale(file: string, pid: number, mode: number, what: string): bo
  */
 export async function claimPidfile(file: string, pid: number, options: { mode?: number; what: string }): Promise<void> {
   const mode = options.mode ?? 0o644;
-  const deadline = Date.now() + CLAIM_TIMEOUT_MS;
-  for (;;) {
-    if (createExclusive(file, pid, mode)) return;
-    const holder = pidIn(file);
-    if (isLiveHolder(holder, pid)) refuse(file, holder, options.what);
-    if (replaceStale(file, pid, mode, options.what)) return;
-    if (Date.now() > deadline) {
-      throw new PidfileError(`cannot claim pidfile ${file}: ${file}.lock stayed in place for ${CLAIM_TIMEOUT_MS} ms; remove it if no mycluster is starting`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await pollUntil(
+    () => {
+      if (createExclusive(file, pid, mode)) return true;
+      const holder = pidIn(file);
+      if (isLiveHolder(holder, pid)) refuse(file, holder, options.what);
+      return replaceStale(file, pid, mode, options.what) || undefined;
+    },
+    CLAIM_TIMEOUT_MS,
+    () => new PidfileError(`cannot claim pidfile ${file}: ${file}.lock stayed in place for ${CLAIM_TIMEOUT_MS} ms; remove it if no mycluster is starting`),
+    CLAIM_RETRY_MS,
+  );
 }
 
 /** Remove a pidfile, but only while it still holds `pid` (a newer process may own it now). */

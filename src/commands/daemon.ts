@@ -8,8 +8,8 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
 import { readStateFile, STATE_FILE } from '../master/state';
+import { pollUntil } from '../shared/deadline';
 import { resolveProjectRoot } from '../shared/project';
-import { pollUntil } from './poll';
 
 /** Beyond readyTimeout: the time to load the config and fork. */
 const START_MARGIN_MS = 10_000;

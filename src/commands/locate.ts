@@ -4,8 +4,8 @@ import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
 import { type ClusterState, readStateFile, STATE_FILE } from '../master/state';
 import { CLUSTER_PIDFILE, isAlive, readPidfile } from '../pids';
+import { pollUntil } from '../shared/deadline';
 import { resolveProjectRoot } from '../shared/project';
-import { pollUntil } from './poll';
 
 export interface LocateOptions {
   pids?: string;

@@ -2,8 +2,8 @@
 import { MyclusterError, UsageError } from '../errors';
 import type { ClusterState } from '../master/state';
 import { isAlive } from '../pids';
+import { pollUntil } from '../shared/deadline';
 import { type Located, type LocateOptions, locateCluster, publishedState } from './locate';
-import { pollUntil } from './poll';
 import { reportResult } from './progress';
 
 const DEFAULT_TIMEOUT_S = 120;

@@ -10,3 +10,17 @@ export async function withDeadline<T>(work: Promise<T>, timeoutMs: number, timed
     clearTimeout(timer);
   }
 }
+
+/**
+ * Poll `check` every `intervalMs` until it returns a value; it may throw to give up. Past `timeoutMs`, reject
+ * with `timedOut()` (which may also act, e.g. stop what did not come up).
+ */
+export async function pollUntil<T>(check: () => T | undefined, timeoutMs: number, timedOut: () => Error, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw timedOut();
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
