@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
 import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
 import { reopenLogFile } from '../shared/logger';
+import type { ClusterEventListener } from './events';
 import { findHealthProblem } from './health';
 import { RollingReload } from './reload';
 import { type MasterSignal, SignalQueue, type SignalSource } from './signals';
@@ -27,6 +28,8 @@ export interface ArbiterOptions {
   exit: (code: number) => void;
   /** Where signals come from; the master process's own by default (tests deliver them in-process). */
   signals?: SignalSource;
+  /** Told what happens to the cluster (systemd notify, metrics); never changes it. */
+  onEvent?: ClusterEventListener;
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
@@ -86,8 +89,11 @@ export class Arbiter {
       stopTimeout,
       wakeup,
       log: options.log,
+      emit: this.emit,
     });
   }
+
+  private readonly emit: ClusterEventListener = (event) => this.options.onEvent?.(event);
 
   private get log(): Logger {
     return this.options.log;
@@ -154,6 +160,7 @@ export class Arbiter {
   private beginStop(reason: string, code: number): void {
     if (this.stopping) return;
     this.stopping = { code };
+    this.emit({ type: 'stopping', reason });
     this.log.info({ reason }, `stopping cluster (${reason}): draining ${this.handles.size} workers`);
     this.reload.cancel(`cluster stopping (${reason})`);
     clearTimeout(this.wakeupTimer);
@@ -252,6 +259,8 @@ export class Arbiter {
     slot.lastExit = exit;
     slot.restarts += 1;
     const details = exitDetails(handle, exit);
+    const cause = bootFailed || exit.code === EXIT_BOOT_FAILED ? 'boot-failure' : handle.killReason ? 'hung' : 'crash';
+    this.emit({ type: 'worker-restart', slot: slot.number, reason: cause });
     if (bootFailed && !this.everReady) {
       this.log.fatal(details, `worker #${handle.slot} failed to boot: ${describeExit(exit)}; stopping the cluster`);
       this.beginStop('boot failure', 1);
@@ -297,6 +306,7 @@ export class Arbiter {
       { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
       `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
     );
+    this.emit({ type: 'worker-unhealthy', slot: handle.slot, reason: problem.reason });
     this.requestReload(problem.reason, [handle.slot]);
     this.wakeup();
   }
@@ -370,6 +380,7 @@ export class Arbiter {
     }
     if (this.reload.running) return;
     this.inEquilibrium = true;
+    this.emit({ type: 'equilibrium', workers: this.desired });
     this.log.info({ workers: this.desired }, `cluster equilibrium state reached with ${this.desired} workers`);
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClusterEventListener } from './events';
 import type { Slot } from './slot';
 import type { ClusterState, ReloadResult } from './state';
 import type { WorkerHandle } from './worker-handle';
@@ -17,6 +18,7 @@ export interface ReloadOptions {
   /** Ask the arbiter for a tick. */
   wakeup: () => void;
   log: Logger;
+  emit: ClusterEventListener;
 }
 
 interface PendingReload {
@@ -131,6 +133,7 @@ export class RollingReload {
       { reloadId: this.run.id, reason, slots: remaining },
       `rolling reload #${this.run.id} (${reason}): replacing ${remaining.length} workers one at a time`,
     );
+    this.options.emit({ type: 'reload-started', id: this.run.id, reason, slots: [...remaining] });
     return this.run;
   }
 
@@ -198,6 +201,7 @@ export class RollingReload {
     const finishedAt = Date.now();
     this.last = { id: run.id, reason: run.reason, ok, error: failure, requestedAt: run.requestedAt, startedAt: run.startedAt, finishedAt };
     const log = this.options.log;
+    this.options.emit({ type: 'reload-finished', id: run.id, ok, durationMs: finishedAt - run.startedAt, error: failure });
     if (ok) {
       log.info({ reloadId: run.id, durationMs: finishedAt - run.startedAt }, `rolling reload #${run.id} done in ${finishedAt - run.startedAt} ms`);
       return;
