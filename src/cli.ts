@@ -173,8 +173,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    process.exitCode = exitCodeOf(error);
+    const code = exitCodeOf(error);
     if (!(error instanceof CommanderError)) process.stderr.write(`mycluster: ${errorMessage(error).split('\n')[0]}\n`);
+    // Exit now: whatever the failed command left open (an initializer's timer, a Redis retry) must not keep it running.
+    process.exit(code);
   }
 }
 

@@ -1,15 +1,14 @@
-import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../config/types';
-import { BootError, errorMessage } from '../errors';
-import { loadUserModule } from '../shared/load-module';
+import { errorMessage } from '../errors';
 import { LazyConnections } from './connections';
 import { loadInitializers, startInitializers } from './initializers';
 import type { TaskProcessing } from './tasks';
 import { loadTaskDefinitions } from './tasks/definitions';
 import type { AppContext } from './types';
 import { loadActions, startWebServer, type WebServer } from './web';
+import { loadOwnHandler, type OwnHandler } from './web/own-handler';
 
 export interface AppOptions {
   config: Config;
@@ -56,11 +55,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
   let stopInitializers: (() => Promise<void>) | undefined;
   let webServer: WebServer | undefined;
+  let ownHandler: OwnHandler | undefined;
   let processing: TaskProcessing | undefined;
   const logStopError = (error: unknown): void => log.error({ err: error }, `while stopping: ${errorMessage(error)}`);
   // The web server and the task processors drain side by side; initializers stop after both.
   const teardown = async (): Promise<void> => {
-    await Promise.all([webServer?.drain().catch(logStopError), processing?.stop().catch(logStopError)]);
+    const drainWeb = async (): Promise<void> => {
+      await webServer?.drain();
+      await ownHandler?.close?.();
+    };
+    await Promise.all([drainWeb().catch(logStopError), processing?.stop().catch(logStopError)]);
     await stopInitializers?.().catch(logStopError);
     await connections.close();
   };
@@ -70,13 +74,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
     const web = config.servers.web;
     if (web.enabled) {
-      const handler = web.handler ? await loadHandler(path.resolve(options.projectRoot, web.handler), context) : undefined;
-      const actions = handler ? new Map() : await loadActions(config.general.paths.actions, log);
+      ownHandler = web.handler ? await loadOwnHandler(path.resolve(options.projectRoot, web.handler), context) : undefined;
+      const actions = ownHandler ? new Map() : await loadActions(config.general.paths.actions, log);
       webServer = await startWebServer({
         config,
         context,
         actions,
-        handler,
+        handler: ownHandler?.listener,
         log,
         clustered: options.clustered,
         statusReport: () => connections.status({ tasks: definitions.size > 0 || processesTasks }),
@@ -92,34 +96,4 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw error;
   }
   return { stop: teardown };
-}
-
-/**
- * The app's own request handler: a module exporting `(req, res) => …` (an Express app is one), or an object
- * with a `routing` handler (Fastify after `ready()`), or an async factory `(context) => handler` returning either.
- */
-async function loadHandler(file: string, context: AppContext): Promise<RequestListener> {
-  let exported: unknown;
-  try {
-    const exports = await loadUserModule(file);
-    exported = 'default' in exports ? exports.default : exports;
-  } catch (error) {
-    throw new BootError(`servers.web.handler ${file} failed to load: ${errorMessage(error)}`, { cause: error });
-  }
-  return resolveHandler(exported, file, context);
-}
-
-async function resolveHandler(candidate: unknown, file: string, context: AppContext): Promise<RequestListener> {
-  if (candidate && typeof candidate === 'object' && typeof (candidate as { ready?: unknown }).ready === 'function') {
-    await (candidate as { ready: () => Promise<unknown> }).ready();
-  }
-  if (candidate && typeof (candidate as { routing?: unknown }).routing === 'function') {
-    return (candidate as { routing: RequestListener }).routing;
-  }
-  if (typeof candidate === 'function') {
-    // A request handler takes (req, res); a factory takes the app context (or nothing) and returns one.
-    if (candidate.length >= 2) return candidate as RequestListener;
-    return resolveHandler(await (candidate as (context: AppContext) => unknown)(context), file, context);
-  }
-  throw new BootError(`servers.web.handler ${file} must export a request handler (req, res) => void, an Express app or a Fastify instance`);
 }

@@ -139,6 +139,27 @@ for (const { fixture, framework } of [
   });
 }
 
+describe('servers.web.handler with a close hook', () => {
+  test('close runs in each old worker after its drain on a reload, and in every worker on stop', async () => {
+    const dir = prepare('express-app');
+    const port = await freePort();
+    const overrides = JSON.stringify({ servers: { web: { handler: 'app-with-close.js' } } });
+    const cluster = start(dir, ['start', '--workers=2'], { PORT: String(port), ACTIONHERO_CONFIG_OVERRIDES: overrides });
+    await cluster.waitForEquilibrium();
+    const before = slotPids(dir, 2);
+    await rollingReloads(cluster, dir, ['SIGUSR2']);
+    const after = slotPids(dir, 2);
+    process.kill(cluster.pid, 'SIGTERM');
+    assert.equal((await cluster.waitForExit()).code, 0);
+
+    for (const pid of [...before, ...after]) {
+      const steps = cluster.lines.filter((line) => line.pid === pid).map((line) => line.msg);
+      const order = ['stopping', 'express app closed', 'stopped'].map((step) => steps.findIndex((msg) => msg?.startsWith(step)));
+      assert.ok(order[0] >= 0 && order[0] < order[1] && order[1] < order[2], `worker ${pid}: ${steps.join(' | ')}`);
+    }
+  });
+});
+
 describe('initializers', () => {
   test('an initializer running its own http server reloads with zero failed requests; initializers start in name order and stop in reverse', async () => {
     const dir = prepare('own-server-app');
@@ -167,13 +188,17 @@ describe('initializers', () => {
     for (const [pid, steps] of byPid) assert.deepEqual(steps, expected, `worker ${pid}`);
   });
 
-  test('an initializer that throws at start fails the boot, with the initializer named', async () => {
+  test('an initializer that throws at start fails the boot with exit 1, with the initializer named, though its timer is open', async () => {
     const dir = prepare('broken-initializer-app');
     fs.writeFileSync(path.join(dir, 'BREAK'), '');
 
     const single = await runMycluster(['start'], { cwd: dir, env: { PORT: String(await freePort()) } });
     assert.equal(single.code, 1, single.stdout + single.stderr);
     assert.match(single.stdout + single.stderr, /initializer payments failed to start: cannot reach the payment gateway/);
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'pids')).filter((name) => name.startsWith('mycluster-')),
+      [],
+    );
 
     const cluster = start(dir, ['start', '--workers=2'], { PORT: String(await freePort()) });
     const { code } = await cluster.waitForExit();

@@ -45,7 +45,8 @@ function listenOn(server: Server, options: net.ListenOptions, where: string): Pr
 function describeListenError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'EADDRINUSE':
-      return 'address already in use';
+      // The usual cause in an app: its own server, started in an initializer, took the port first.
+      return 'address already in use (if your app starts its own server on this port, set servers.web.enabled: false)';
     case 'EACCES':
       return 'permission denied';
     case 'EADDRNOTAVAIL':
