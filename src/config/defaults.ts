@@ -84,6 +84,7 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
       maxMemory: 0,
       redisDownTimeout: 30_000,
       spareWorker: true,
+      stopChildProcesses: true,
       restartBackoff: { min: 200, max: 15_000, resetAfter: 10_000 },
     },
     servers: {

@@ -58,6 +58,12 @@ export interface ClusterConfig {
    * worker's slot is serving again within milliseconds. Costs one idle process.
    */
   spareWorker: boolean;
+  /**
+   * When a worker (or the single process) exits, the processes it started — children and their descendants,
+   * found by the tag they inherit in their environment — get SIGTERM, then SIGKILL after stopTimeout.
+   * Off for apps that start daemons on purpose.
+   */
+  stopChildProcesses: boolean;
   /** Crash restart backoff: first restart at once, then min doubling up to max; reset after resetAfter ms up. */
   restartBackoff: { min: number; max: number; resetAfter: number };
 }

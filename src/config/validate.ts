@@ -98,6 +98,7 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['cluster.maxMemory', aByteCount],
   ['cluster.redisDownTimeout', aDuration],
   ['cluster.spareWorker', aBoolean],
+  ['cluster.stopChildProcesses', aBoolean],
   ['cluster.restartBackoff', anObject],
   ['cluster.restartBackoff.min', aDuration],
   ['cluster.restartBackoff.max', aDuration],

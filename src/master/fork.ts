@@ -1,7 +1,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';
 import { WORKER_ENV } from '../protocol';
+import { APP_PROCESS_TAG_ENV } from '../shared/app-processes';
 import { resolveProjectRoot, resolveWorkerEntry } from '../shared/project';
+
+export interface ForkedWorker {
+  worker: Worker;
+  /** What it runs (see currentWorkerOrigin). */
+  origin: string;
+  /** In its environment, inherited by every process it starts (src/shared/app-processes.ts). */
+  tag: string;
+}
 
 export interface ForkSettings {
   titlePrefix: string;
@@ -13,8 +22,12 @@ export interface ForkSettings {
  * worker entry are resolved anew at every fork, so after a symlinked release moved, the new worker runs
  * the new release's code and config.
  */
-export function forkWorker(slot: number | null, settings: ForkSettings): { worker: Worker; origin: string } {
+let forks = 0;
+
+export function forkWorker(slot: number | null, settings: ForkSettings): ForkedWorker {
   const projectRoot = resolveProjectRoot();
+  forks += 1;
+  const tag = `${process.pid}.${forks}`;
   const entry = resolveWorkerEntry(projectRoot);
   cluster.setupPrimary({ exec: entry, cwd: projectRoot, args: [] });
   const worker = cluster.fork({
@@ -22,8 +35,9 @@ export function forkWorker(slot: number | null, settings: ForkSettings): { worke
     [WORKER_ENV.title]: `${settings.titlePrefix}${slot ?? 'spare'}`,
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
+    [APP_PROCESS_TAG_ENV]: tag,
   });
-  return { worker, origin: workerOrigin(projectRoot, entry) };
+  return { worker, origin: workerOrigin(projectRoot, entry), tag };
 }
 
 /**

@@ -7,6 +7,7 @@ import { createLogger } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
+import { ChildProcesses } from './child-processes';
 import { currentWorkerOrigin, forkWorker } from './fork';
 import { STATE_FILE, StateFileWriter } from './state';
 import { watchProject } from './watch';
@@ -58,19 +59,24 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   }
 
   process.title = `mycluster master ${projectRoot}`;
+  const childProcesses = new ChildProcesses({ enabled: config.cluster.stopChildProcesses, graceMs: config.cluster.stopTimeout, log });
   const arbiter = new Arbiter({
     workers,
     cluster: config.cluster,
     pidFolder,
     pidFileMode: config.general.pidFileMode,
     log,
-    fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) }),
+    fork: (slot) =>
+      childProcesses.follow(forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) })),
     currentOrigin: currentWorkerOrigin,
     publish: (state) => stateFile.publish(state),
     exit: (code) => {
-      stateFile.remove();
-      removePidfile(pidfile, process.pid);
-      process.exit(code);
+      // The cluster is stopped once what its workers started is gone too.
+      void childProcesses.settled().then(() => {
+        stateFile.remove();
+        removePidfile(pidfile, process.pid);
+        process.exit(code);
+      });
     },
   });
   process.on('uncaughtException', (error) => {

@@ -9,6 +9,7 @@ import { loadConfig } from '../config';
 import { errorMessage } from '../errors';
 import { claimPidfile, preparePidFolder, removePidfile } from '../pids';
 import type { RunningApp } from '../runtime/app';
+import { APP_PROCESS_TAG_ENV, stopAppProcesses } from '../shared/app-processes';
 import { reopenLogFile } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 import { bootApp } from './boot';
@@ -37,11 +38,17 @@ export async function runSingleProcess(): Promise<void> {
   const pidfile = path.join(config.general.paths.pid, `mycluster-${id}`);
   await claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: `mycluster ${id}` });
   process.title = `mycluster ${id}`;
+  // Every process the app starts inherits this tag, and goes with this one (cluster.stopChildProcesses).
+  const tag = String(process.pid);
+  if (config.cluster.stopChildProcesses) process.env[APP_PROCESS_TAG_ENV] = tag;
 
   let log: Logger | undefined;
   let app: RunningApp | undefined;
   let interrupts = 0;
-  const exit = (code: number): never => {
+  const exit = async (code: number, graceMs = config.cluster.stopTimeout): Promise<never> => {
+    if (config.cluster.stopChildProcesses && log) {
+      await stopAppProcesses(tag, { owner: `mycluster ${id}`, graceMs, log, exclude: [process.pid] });
+    }
     removePidfile(pidfile, process.pid);
     process.exit(code);
   };
@@ -50,16 +57,16 @@ export async function runSingleProcess(): Promise<void> {
     try {
       await app?.stop();
       log?.info('stopped');
-      exit(0);
+      await exit(0);
     } catch (error) {
       log?.error({ err: error }, `stop failed: ${errorMessage(error)}`);
-      exit(1);
+      await exit(1);
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => {
     interrupts += 1;
-    if (interrupts > 1) exit(1);
+    if (interrupts > 1) void exit(1, 0);
     void stop('SIGINT');
   });
   for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
@@ -68,7 +75,7 @@ export async function runSingleProcess(): Promise<void> {
   process.on('SIGUSR1', reopenLogFile);
   const die = (what: string, error: unknown): void => {
     log?.fatal({ err: error }, `${what}: ${errorMessage(error)}`);
-    exit(1);
+    void exit(1);
   };
   process.on('uncaughtException', (error) => die('uncaught exception', error));
   process.on('unhandledRejection', (reason) => die('unhandled rejection', reason));
@@ -78,6 +85,8 @@ export async function runSingleProcess(): Promise<void> {
     app = booted.app;
     booted.log.info({ pid: process.pid, pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
   } catch (error) {
+    if (config.cluster.stopChildProcesses && log)
+      await stopAppProcesses(tag, { owner: `mycluster ${id}`, graceMs: config.cluster.stopTimeout, log, exclude: [process.pid] });
     removePidfile(pidfile, process.pid);
     throw error;
   }

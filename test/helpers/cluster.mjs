@@ -31,6 +31,16 @@ export function isAlive(pid) {
   }
 }
 
+/** Alive and not a zombie (a process killed after it was reparented stays one until init reaps it). */
+export function isRunning(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Pids of the live children of a process (its workers). */
 export function childPids(pid) {
   try {
