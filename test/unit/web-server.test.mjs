@@ -34,13 +34,16 @@ test('listens on a TCP port and reports its address', async () => {
   }
 });
 
-test('a port in use is a BootError naming the address', async () => {
+test('a port in use is a BootError naming the address and the usual cause', async () => {
   const first = await startTestServer();
   try {
     const port = Number(new URL(first.address).port);
     await assert.rejects(startTestServer({ config: testConfig({ port }) }), (error) => {
       assert.equal(error.name, 'BootError');
-      assert.equal(error.message, `cannot listen on 127.0.0.1:${port}: address already in use`);
+      assert.equal(
+        error.message,
+        `cannot listen on 127.0.0.1:${port}: address already in use (if your app starts its own server on this port, set servers.web.enabled: false)`,
+      );
       return true;
     });
   } finally {
