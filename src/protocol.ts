@@ -44,6 +44,8 @@ export type WorkerMessage =
 /** Master → worker. */
 export type MasterMessage =
   | { mycluster: 1; type: 'stop'; reason: string }
+  /** The cluster stops soon (cluster.unreadyBeforeStop): the status action answers 503 from now on; serve the rest as usual. */
+  | { mycluster: 1; type: 'unready'; reason: string }
   /** To a spare: take this slot, boot the app (reading the config afresh) and report ready. */
   | { mycluster: 1; type: 'activate'; slot: number; title: string }
   | { mycluster: 1; type: 'reopen-logs' };
@@ -67,7 +69,7 @@ function isOurs(value: unknown): value is { mycluster: 1; type: string } {
 }
 
 const workerTypes: ReadonlySet<string> = new Set<WorkerMessageType>(['ready', 'spare-ready', 'boot-failed', 'heartbeat', 'stopping', 'fatal']);
-const masterTypes: ReadonlySet<string> = new Set<MasterMessageType>(['stop', 'activate', 'reopen-logs']);
+const masterTypes: ReadonlySet<string> = new Set<MasterMessageType>(['stop', 'unready', 'activate', 'reopen-logs']);
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return isOurs(value) && workerTypes.has(value.type);

@@ -79,6 +79,7 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
       workers: 0,
       workerTitlePrefix: 'mycluster-worker-',
       stopTimeout: 30_000,
+      unreadyBeforeStop: 0,
       readyTimeout: 30_000,
       workerTimeout: 30_000,
       maxMemory: 0,

@@ -6,6 +6,7 @@ import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-mo
 import { builtInDefaults, envVariableOfKey, roleFromEnv, roleKeys } from './defaults';
 import { isPlainObject, mergeLayer, type PlainObject, Provenance } from './merge';
 import { resolvePathsAgainst, wrapSinglePaths } from './paths';
+import { refuseRedisCluster } from './redis-cluster';
 import { resolveFunctions, ValueFunctionError } from './resolve';
 import type { Config, Role } from './types';
 import { checkUnknownKeys } from './unknown-keys';
@@ -65,6 +66,7 @@ export async function loadConfigWithSources({ projectRoot, env = process.env }: 
   mergeLayer(config, parseOverrides(env), OVERRIDES_VARIABLE, provenance);
 
   wrapSinglePaths(config);
+  refuseRedisCluster(config, provenance);
   checkUnknownKeys(config, provenance);
   validateConfig(config, provenance);
   resolvePathsAgainst(config, root);

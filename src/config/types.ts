@@ -42,6 +42,11 @@ export interface ClusterConfig {
   workerTitlePrefix: string;
   /** ms a worker may take to drain and exit once asked to stop; then it is killed. */
   stopTimeout: number;
+  /**
+   * ms between a TERM or INT and the drain: meanwhile the status action answers 503 "stopping" and every other
+   * request is served, so load balancers and readiness probes stop sending traffic first. 0: drain at once.
+   */
+  unreadyBeforeStop: number;
   /** ms a new worker has to report ready; past it the boot counts as failed. */
   readyTimeout: number;
   /** ms without a heartbeat before a worker counts as hung and is replaced. 0 disables. */

@@ -93,6 +93,7 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['cluster.workers', aCount],
   ['cluster.workerTitlePrefix', aTitlePrefix],
   ['cluster.stopTimeout', aDuration],
+  ['cluster.unreadyBeforeStop', aDuration],
   ['cluster.readyTimeout', aDuration],
   ['cluster.workerTimeout', aDuration],
   ['cluster.maxMemory', aByteCount],

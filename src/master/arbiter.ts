@@ -54,12 +54,13 @@ export class Arbiter {
   private inEquilibrium = false;
   private tickScheduled = false;
   private wakeupTimer: NodeJS.Timeout | undefined;
+  private unreadyTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
 
   private readonly signalHandlers: Record<MasterSignal, () => void> = {
-    SIGTERM: () => this.beginStop('SIGTERM', 0),
+    SIGTERM: () => this.beginStop('SIGTERM', 0, this.options.cluster.unreadyBeforeStop),
     SIGINT: () => this.interrupt(),
     SIGUSR2: () => this.requestReload('SIGUSR2'),
     SIGHUP: () => this.requestReload('SIGHUP'),
@@ -149,22 +150,37 @@ export class Arbiter {
   private interrupt(): void {
     this.interrupts += 1;
     if (this.interrupts === 1) {
-      this.beginStop('SIGINT', 0);
+      this.beginStop('SIGINT', 0, this.options.cluster.unreadyBeforeStop);
       return;
     }
     this.log.warn('second SIGINT: killing every worker now');
+    clearTimeout(this.unreadyTimer);
     for (const handle of this.handles) handle.kill('killed by a second SIGINT');
     this.stopping = { code: 1 };
   }
 
-  private beginStop(reason: string, code: number): void {
+  /**
+   * Stop every worker. With `unreadyMs`, the workers first answer the status action with 503 for that long (load
+   * balancers take the host out) while serving everything else; the drain, and its stopTimeout, start after.
+   */
+  private beginStop(reason: string, code: number, unreadyMs = 0): void {
     if (this.stopping) return;
     this.stopping = { code };
     this.emit({ type: 'stopping', reason });
-    this.log.info({ reason }, `stopping cluster (${reason}): draining ${this.handles.size} workers`);
     this.reload.cancel(`cluster stopping (${reason})`);
     clearTimeout(this.wakeupTimer);
-    for (const handle of this.handles) handle.stop('cluster stopping', this.options.cluster.stopTimeout);
+    const drain = (): void => {
+      this.log.info({ reason }, `stopping cluster (${reason}): draining ${this.handles.size} workers`);
+      for (const handle of this.handles) handle.stop('cluster stopping', this.options.cluster.stopTimeout);
+    };
+    if (unreadyMs <= 0) {
+      drain();
+      return;
+    }
+    this.log.info({ reason, unreadyBeforeStop: unreadyMs }, `stopping cluster (${reason}): status answers 503 for ${unreadyMs} ms, then drain`);
+    // The spare serves nothing: it is only stopped.
+    for (const handle of this.handles) if (handle.slot !== 0) handle.announceStop(reason);
+    this.unreadyTimer = setTimeout(drain, unreadyMs);
   }
 
   private requestReload(reason: string, slots?: number[]): void {
@@ -391,6 +407,7 @@ export class Arbiter {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     clearTimeout(this.wakeupTimer);
+    clearTimeout(this.unreadyTimer);
     clearTimeout(this.publishTimer);
     this.spare.close();
     this.signals.uninstall();

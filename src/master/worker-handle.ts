@@ -169,6 +169,11 @@ export class WorkerHandle {
     this.worker.send(masterMessage({ type: 'activate', slot, title }));
   }
 
+  /** The cluster stops soon: the worker's status action answers 503 from now on (cluster.unreadyBeforeStop). */
+  announceStop(reason: string): void {
+    if (this.worker.isConnected()) this.worker.send(masterMessage({ type: 'unready', reason }));
+  }
+
   sendReopenLogs(): void {
     if (this.worker.isConnected()) this.worker.send(masterMessage({ type: 'reopen-logs' }));
   }

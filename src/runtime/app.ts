@@ -22,6 +22,8 @@ export interface AppOptions {
 }
 
 export interface RunningApp {
+  /** From now on the status action answers 503 "stopping" (`reason`); everything else is served as before. */
+  announceStop(reason: string): void;
   /** Stop accepting, finish in-flight requests and the job in hand, stop initializers, close Redis. */
   stop(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // tasks needs no Redis. With ACTIONHERO_ROLE set, the config decides: a worker polls for what others enqueue.
   const processesTasks = (config.tasks.maxTaskProcessors > 0 || config.tasks.scheduler) && (definitions.size > 0 || options.role !== 'all');
 
+  let stoppingReason: string | null = null;
   let stopInitializers: (() => Promise<void>) | undefined;
   let webServer: WebServer | undefined;
   let ownHandler: OwnHandler | undefined;
@@ -84,6 +87,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         log,
         clustered: options.clustered,
         statusReport: () => connections.status({ tasks: definitions.size > 0 || processesTasks }),
+        stoppingReason: () => stoppingReason,
       });
     }
 
@@ -95,5 +99,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     await teardown();
     throw error;
   }
-  return { stop: teardown };
+  return {
+    announceStop: (reason) => {
+      stoppingReason ??= reason;
+    },
+    stop: teardown,
+  };
 }

@@ -22,6 +22,8 @@ let log: Logger = bootstrapLogger(null);
 let app: RunningApp | undefined;
 let booting: Promise<void> | undefined;
 let stopping = false;
+/** Set by the master's `unready` (cluster.unreadyBeforeStop): the app gets it once booted, if it was not yet. */
+let announcedStop: string | null = null;
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
@@ -84,9 +86,17 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('message', (message: unknown) => {
   if (!isMasterMessage(message)) return;
   if (message.type === 'stop') void stop(message.reason);
+  else if (message.type === 'unready') announceStop(message.reason);
   else if (message.type === 'activate' && !booting && !stopping) boot(message.slot, message.title);
   else if (message.type === 'reopen-logs') reopenLogFile();
 });
+
+function announceStop(reason: string): void {
+  if (announcedStop !== null) return;
+  announcedStop = reason;
+  log.info({ reason }, `stopping soon (${reason}): the status action answers 503 until then`);
+  app?.announceStop(reason);
+}
 
 function boot(workerSlot: number, title: string): void {
   process.title = title;
@@ -94,6 +104,7 @@ function boot(workerSlot: number, title: string): void {
   booting = bootApp({ workerSlot, clustered: true, onLogger: (booted) => (log = booted) }).then(
     (booted) => {
       app = booted.app;
+      if (announcedStop !== null) app.announceStop(announcedStop);
       if (!stopping) send(workerMessage({ type: 'ready' }));
     },
     (error: unknown) => {

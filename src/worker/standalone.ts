@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config';
 import { errorMessage } from '../errors';
@@ -45,6 +46,7 @@ export async function runSingleProcess(): Promise<void> {
   let log: Logger | undefined;
   let app: RunningApp | undefined;
   let interrupts = 0;
+  let stopping = false;
   const exit = async (code: number, graceMs = config.cluster.stopTimeout): Promise<never> => {
     if (config.cluster.stopChildProcesses && log) {
       await stopAppProcesses(tag, { owner: `mycluster ${id}`, graceMs, log, exclude: [process.pid] });
@@ -53,6 +55,14 @@ export async function runSingleProcess(): Promise<void> {
     process.exit(code);
   };
   const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const unreadyMs = config.cluster.unreadyBeforeStop;
+    if (app && unreadyMs > 0) {
+      log?.info({ reason, unreadyBeforeStop: unreadyMs }, `stopping (${reason}): status answers 503 for ${unreadyMs} ms, then drain`);
+      app.announceStop(reason);
+      await sleep(unreadyMs);
+    }
     log?.info({ reason }, `stopping (${reason})`);
     try {
       await app?.stop();

@@ -3,32 +3,19 @@
 // rolling reloads under keep-alive load.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { childPids, isAlive, repoRoot, startMycluster } from '../helpers/cluster.mjs';
+import { repoRoot, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
-import { freePort, tcpProbe } from '../helpers/net.mjs';
-import { sleep, waitFor, within } from '../helpers/wait.mjs';
+import { freePort } from '../helpers/net.mjs';
+import { nginxConfig, skipWithoutNginx, startNginx } from '../helpers/nginx.mjs';
+import { sleep } from '../helpers/wait.mjs';
 
 const require = createRequire(import.meta.url);
 const { generate } = require(path.join(repoRoot, 'dist', 'commands', 'generate.js'));
-
-function findNginx() {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  try {
-    return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const NGINX = findNginx();
 
 const cleanups = [];
 after(async () => {
@@ -51,85 +38,10 @@ function testNginxConfig(generated, { tmp, port }) {
     })
     .join('\n');
   assert.ok(listenReplaced, 'the generated nginx.conf has no listen line');
-  const runAsRoot = process.getuid?.() === 0;
-  return `daemon off;
-master_process on;
-worker_processes 1;
-pid ${tmp}/nginx.pid;
-error_log ${tmp}/error.log warn;
-${runAsRoot ? 'user root;  # as root, workers would otherwise run as nobody and not reach the 0660 socket' : ''}
-
-events {
-  worker_connections 1024;
+  return nginxConfig({ tmp, http: `  # ---- the generated nginx.conf ----\n${site}` });
 }
 
-http {
-  access_log off;
-  client_body_temp_path ${tmp}/client_body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
-
-  # ---- the generated nginx.conf ----
-${site}
-}
-`;
-}
-
-/** Start nginx in the foreground; stopped (QUIT, then KILL, its workers too) by the registered cleanup. */
-async function startNginx({ tmp, configFile, port }) {
-  const child = spawn(NGINX, ['-c', configFile, '-p', `${tmp}/`, '-e', `${tmp}/error.log`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  let exited = null;
-  const exit = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve(exited);
-    }),
-  );
-  const errorLog = () => {
-    try {
-      return fs.readFileSync(path.join(tmp, 'error.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  cleanups.push(async () => {
-    const pids = new Set([child.pid, ...childPids(child.pid)]);
-    if (exited === null) {
-      child.kill('SIGQUIT');
-      const quit = await within(5_000, 'nginx to quit', exit).then(
-        () => true,
-        () => false,
-      );
-      if (!quit) child.kill('SIGKILL');
-    }
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await waitFor('nginx to exit', () => [...pids].every((pid) => !isAlive(pid)), { timeoutMs: 5_000 }).catch(() => undefined);
-  });
-  await waitFor(
-    'nginx to listen',
-    async () => {
-      if (exited) throw new Error(`nginx exited (${JSON.stringify(exited)}): ${output}\n${errorLog()}`);
-      return (await tcpProbe(port)).connected;
-    },
-    { timeoutMs: 10_000 },
-  );
-  return { child, errorLog };
-}
-
-test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads', {
-  skip: NGINX ? false : 'nginx is not installed (apt-get install nginx; .ci/run installs it)',
-}, async () => {
+test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads', { skip: skipWithoutNginx }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-nginx-'));
   const project = path.join(tmp, 'app');
   await generate({ directory: project });
@@ -151,6 +63,7 @@ test('zero failed requests through nginx (unix socket upstream) across 3 USR2 ro
   const configFile = path.join(tmp, 'nginx-test.conf');
   fs.writeFileSync(configFile, testNginxConfig(generated, { tmp, port }));
   const nginx = await startNginx({ tmp, configFile, port });
+  cleanups.push(() => nginx.stop());
 
   // The production config listens on pids/web.sock, the socket nginx.conf names. Tasks off: no Redis here.
   const cluster = startMycluster(['start', '--workers=2'], {

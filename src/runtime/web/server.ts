@@ -8,7 +8,7 @@ import { drainServer, trackConnections } from './drain';
 import { listen } from './listen';
 import { readApiVersion } from './metadata';
 import { createRouter, guardHandler } from './router';
-import { type StatusReport, statusAction } from './status-action';
+import { type StatusReport, type StoppingReason, statusAction } from './status-action';
 
 export interface WebServerOptions {
   config: Config;
@@ -20,6 +20,7 @@ export interface WebServerOptions {
   /** In a node:cluster worker: the master owns the listening handle (and the unix socket file). */
   clustered: boolean;
   statusReport?: StatusReport;
+  stoppingReason?: StoppingReason;
 }
 
 export interface WebServer {
@@ -44,7 +45,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
 async function createActionRouter(options: WebServerOptions): Promise<RequestListener> {
   const actions = new Map(options.actions);
-  if (!actions.has('status')) actions.set('status', statusAction(options.statusReport));
+  if (!actions.has('status')) actions.set('status', statusAction(options.statusReport, options.stoppingReason));
   return createRouter({
     actions,
     context: options.context,

@@ -47,6 +47,9 @@ exports.default = {
     // ms a worker has to finish its requests and its current job once asked to stop; then it is killed.
     // Keep it below TimeoutStopSec in mycluster.service.
     stopTimeout: 30_000,
+    // ms the status action answers 503 "stopping" after a TERM, every other request still served, before the
+    // drain: a load balancer's health check takes this host out first (docs/multi-host.md); 0: drain at once.
+    unreadyBeforeStop: 0,
     // ms a new worker has to boot; a slower one fails the rolling reload and the old workers keep serving.
     readyTimeout: 30_000,
     // ms without a heartbeat (a blocked event loop) before a worker counts as hung and is replaced; 0: off.
