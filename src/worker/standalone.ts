@@ -76,7 +76,7 @@ export async function runSingleProcess(): Promise<void> {
   try {
     const booted = await bootApp({ workerSlot: null, clustered: false, config, onLogger: (created) => (log = created) });
     app = booted.app;
-    booted.log.info({ pid: process.pid, pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
+    booted.log.info({ pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
   } catch (error) {
     removePidfile(pidfile, process.pid);
     throw error;
