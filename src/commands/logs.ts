@@ -80,58 +80,21 @@ export function readLastLines(fd: number, count: number): { lines: string[]; par
   };
 }
 
-/**
- * Follows a file by name, like `tail -F`: new lines as they are appended; when the name points to a new
- * file (logrotate moved the old one away and the master, on USR1, opened a new one), the rest of the old
- * file, then the new one from its start; when the file shrank (truncated in place), from its start again.
- */
-export class LogFollower {
+/** An open file read from `position` on, line by line; a line without its newline yet waits for it. */
+class LineReader {
   private decoder = new StringDecoder('utf8');
   private pending = '';
-  private inode: number;
+  readonly inode: number;
 
   constructor(
-    private readonly file: string,
-    private fd: number,
+    readonly fd: number,
     private position: number,
-    private readonly onLine: (line: string) => void,
   ) {
     this.inode = fs.fstatSync(fd).ino;
   }
 
-  poll(): void {
-    this.drain();
-    let current: fs.Stats;
-    try {
-      current = fs.statSync(this.file);
-    } catch {
-      return; // moved away, the new one not created yet
-    }
-    if (current.ino !== this.inode) {
-      let next: number;
-      try {
-        next = fs.openSync(this.file, 'r');
-      } catch {
-        return;
-      }
-      this.endOfFile();
-      fs.closeSync(this.fd);
-      this.fd = next;
-      this.inode = fs.fstatSync(next).ino;
-      this.position = 0;
-      this.drain();
-    } else if (current.size < this.position) {
-      this.endOfFile();
-      this.position = 0;
-      this.drain();
-    }
-  }
-
-  close(): void {
-    fs.closeSync(this.fd);
-  }
-
-  private drain(): void {
+  /** Every complete line appended since the last call. */
+  drain(onLine: (line: string) => void): void {
     const buffer = Buffer.alloc(CHUNK);
     for (;;) {
       const read = fs.readSync(this.fd, buffer, 0, CHUNK, this.position);
@@ -139,16 +102,85 @@ export class LogFollower {
       this.position += read;
       const { lines, rest } = splitLines(this.pending + this.decoder.write(buffer.subarray(0, read)));
       this.pending = rest;
-      for (const line of lines) this.onLine(line);
+      for (const line of lines) onLine(line);
     }
   }
 
-  /** The file is done with: a last line without its newline is still a line. */
-  private endOfFile(): void {
-    const rest = this.pending + this.decoder.end();
+  /** The file shrank below what was read (truncated in place): read it again from its start. */
+  rewindIfShrunk(size: number): boolean {
+    if (size >= this.position) return false;
+    this.position = 0;
     this.pending = '';
-    this.decoder = new StringDecoder('utf8');
-    if (rest) this.onLine(rest);
+    return true;
+  }
+
+  /** Done with the file: the rest, and a last line without its newline is still a line. */
+  close(onLine: (line: string) => void): void {
+    this.drain(onLine);
+    const rest = this.pending + this.decoder.end();
+    if (rest) onLine(rest);
+    fs.closeSync(this.fd);
+  }
+}
+
+/** How long a rotated-away file is still read: processes write to it until they have reopened the log on USR1. */
+const ROTATED_GRACE_MS = 5_000;
+
+/**
+ * Follows a file by name, like `tail -F`: new lines as they are appended; when the name points to a new
+ * file (logrotate moved the old one away and the master, on USR1, opened a new one), the new one from its
+ * start, and for a few seconds more whatever is still appended to the old one (a worker reopens its log a
+ * moment after the master); when the file shrank (truncated in place), from its start again.
+ */
+export class LogFollower {
+  private current: LineReader;
+  private rotated: { reader: LineReader; until: number } | null = null;
+
+  constructor(
+    private readonly file: string,
+    fd: number,
+    position: number,
+    private readonly onLine: (line: string) => void,
+  ) {
+    this.current = new LineReader(fd, position);
+  }
+
+  poll(now = Date.now()): void {
+    this.current.drain(this.onLine);
+    if (this.rotated) {
+      if (now < this.rotated.until) this.rotated.reader.drain(this.onLine);
+      else this.closeRotated();
+    }
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.file);
+    } catch {
+      return; // moved away, the new one not created yet
+    }
+    if (stat.ino !== this.current.inode) {
+      let fd: number;
+      try {
+        fd = fs.openSync(this.file, 'r');
+      } catch {
+        return;
+      }
+      this.closeRotated();
+      this.rotated = { reader: this.current, until: now + ROTATED_GRACE_MS };
+      this.current = new LineReader(fd, 0);
+      this.current.drain(this.onLine);
+    } else if (this.current.rewindIfShrunk(stat.size)) {
+      this.current.drain(this.onLine);
+    }
+  }
+
+  close(): void {
+    this.closeRotated();
+    this.current.close(() => undefined);
+  }
+
+  private closeRotated(): void {
+    this.rotated?.reader.close(this.onLine);
+    this.rotated = null;
   }
 }
 

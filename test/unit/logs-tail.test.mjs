@@ -58,13 +58,20 @@ test('following: new lines, a line completed later, the rest of a renamed file t
 
   fs.renameSync(file, `${file}.1`);
   fs.appendFileSync(`${file}.1`, 'last of the old\n');
-  follower.poll(); // the name points nowhere yet: the old file is still read
+  follower.poll(1_000); // the name points nowhere yet: the old file is still read
   fs.writeFileSync(file, 'first of the new\n');
-  follower.poll();
+  follower.poll(2_000);
   assert.deepEqual(seen.slice(2), ['last of the old', 'first of the new']);
+  fs.appendFileSync(`${file}.1`, 'late in the old\n'); // a worker that has not reopened yet
+  follower.poll(3_000);
+  assert.deepEqual(seen.slice(4), ['late in the old']);
+  fs.appendFileSync(`${file}.1`, 'too late\n');
+  follower.poll(2_000 + 5_000);
+  follower.poll(2_000 + 6_000);
+  assert.deepEqual(seen.slice(5), ['too late'], 'read once more as the old file is closed, then no more');
 
   fs.truncateSync(file, 0);
-  fs.appendFileSync(file, 'shorter\n');
-  follower.poll();
-  assert.deepEqual(seen.slice(4), ['shorter']);
+  fs.appendFileSync(file, 'short\n');
+  follower.poll(9_000);
+  assert.deepEqual(seen.slice(6), ['short']);
 });
