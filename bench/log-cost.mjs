@@ -3,7 +3,9 @@
 // log/mycluster.log, as in production), one at logger.level info, one at warn (no line per request). wrk
 // measures each in turn, interleaved over rounds whose order shifts each round, on two actions: `fast`
 // (answers at once: the worst case, the log line is a large share of the work) and `slow` (answers after
-// 5 ms, the main bench's action). Prints the median req/s of each, and the log bytes per request.
+// 5 ms, the main bench's action). Prints the median req/s of each, the workers' CPU time per request (read
+// from /proc: unlike throughput, it barely moves when other work shares the machine), and the log bytes
+// per request.
 // Not part of `npm test`. Usage: npm run build && node bench/log-cost.mjs [--rounds 7] [--seconds 4]
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { readPid } from '../test/helpers/cluster.mjs';
-import { childPids, freePort, killAll, sleep } from './lib.mjs';
+import { CLOCK_TICKS, childPids, cpuTicks, freePort, killAll, sleep } from './lib.mjs';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,14 +54,17 @@ const median = (list) => {
 const clusters = [];
 try {
   clusters.push(await startCluster('info'), await startCluster('warn'));
-  const runs = clusters.flatMap((cluster) => ['fast', 'slow'].map((action) => ({ cluster, action, rps: [], bytesPerRequest: [] })));
+  const runs = clusters.flatMap((cluster) => ['fast', 'slow'].map((action) => ({ cluster, action, rps: [], cpuUs: [], bytesPerRequest: [] })));
+  const workersCpu = (cluster) => childPids(cluster.masterPid).reduce((sum, pid) => sum + cpuTicks(pid), 0);
   for (const entry of runs) await wrk(entry.cluster.port, entry.action, 1); // warm-up
   for (let round = 0; round < rounds; round += 1) {
     const order = runs.map((_, index) => runs[(index + round) % runs.length]);
     for (const entry of order) {
       const before = fs.statSync(entry.cluster.logFile).size;
+      const cpuBefore = workersCpu(entry.cluster);
       const result = await wrk(entry.cluster.port, entry.action, seconds);
       await sleep(200); // the last lines written
+      entry.cpuUs.push((((workersCpu(entry.cluster) - cpuBefore) / CLOCK_TICKS) * 1e6) / result.requests);
       if (result.errors) console.error(`${entry.cluster.level} ${entry.action}: ${result.errors}`);
       entry.rps.push(result.rps);
       entry.bytesPerRequest.push((fs.statSync(entry.cluster.logFile).size - before) / result.requests);
@@ -67,15 +72,23 @@ try {
     console.error(`round ${round + 1}/${rounds} done`);
   }
   console.log(`Node ${process.version}, ${os.availableParallelism()} CPUs, ${rounds} rounds of ${seconds} s, wrk -t1 -c50\n`);
-  console.log('| action | level | req/s median (min–max) | log bytes per request |');
-  console.log('| --- | --- | ---: | ---: |');
+  console.log('| action | level | req/s median (min–max) | workers CPU µs per request, median (min–max) | log bytes per request |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
   for (const entry of runs) {
     const rps = `${Math.round(median(entry.rps))} (${Math.round(Math.min(...entry.rps))}–${Math.round(Math.max(...entry.rps))})`;
-    console.log(`| ${entry.action} | ${entry.cluster.level} | ${rps} | ${Math.round(median(entry.bytesPerRequest))} |`);
+    const cpu = `${Math.round(median(entry.cpuUs))} (${Math.round(Math.min(...entry.cpuUs))}–${Math.round(Math.max(...entry.cpuUs))})`;
+    console.log(`| ${entry.action} | ${entry.cluster.level} | ${rps} | ${cpu} | ${Math.round(median(entry.bytesPerRequest))} |`);
   }
+  // Per round, info against warn measured in the same round: a drift in the machine's load cancels out.
   for (const action of ['fast', 'slow']) {
-    const [info, warn] = ['info', 'warn'].map((level) => median(runs.find((entry) => entry.action === action && entry.cluster.level === level).rps));
-    console.log(`\n${action}: info is ${(((warn - info) / warn) * 100).toFixed(1)} % below warn`);
+    const [info, warn] = ['info', 'warn'].map((level) => runs.find((entry) => entry.action === action && entry.cluster.level === level));
+    const ratios = info.rps.map((rps, round) => rps / warn.rps[round]);
+    const below = (ratio) => `${((1 - ratio) * 100).toFixed(1)} %`;
+    const [infoCpu, warnCpu] = [median(info.cpuUs), median(warn.cpuUs)];
+    console.log(`\n${action}: req/s at info below warn by ${below(median(ratios))} (median of the rounds' ratios; rounds: ${ratios.map(below).join(', ')})`);
+    console.log(
+      `${action}: the log line costs ${Math.round(infoCpu - warnCpu)} µs of worker CPU per request, ${(((infoCpu - warnCpu) / infoCpu) * 100).toFixed(1)} % of a request's CPU at info`,
+    );
   }
 } finally {
   for (const cluster of clusters) {
