@@ -44,7 +44,7 @@ function formatLevel(level: unknown, colors: boolean): string {
 }
 
 /** `[master]`, `[w1]` (a cluster worker's slot), `[spare]` (a forked spare, before it is given a slot), `[app]` (a single process). */
-export function processLabel(entry: Record<string, unknown>): string {
+function processLabel(entry: Record<string, unknown>): string {
   if (entry.role === 'master') return '[master]';
   if (typeof entry.slot === 'number') return `[w${entry.slot}]`;
   if (entry.spare === true) return '[spare]';
