@@ -24,6 +24,11 @@ function parseTitlePrefix(value: string): string {
   return value;
 }
 
+function parseLineCount(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`-n takes a whole number of lines >= 0, got "${value}"`);
+  return Number(value);
+}
+
 /** `scale`'s argument: a worker count (`3`) or a change to the current one (`+2`, `-1`). */
 function parseScaleTarget(value: string): ScaleTarget {
   const match = /^([+-]?)(\d{1,6})$/.exec(value);
@@ -130,6 +135,18 @@ function buildProgram(): Command {
     .action(async (target: ScaleTarget, options: { pids?: string; timeout?: number; json?: boolean }) => {
       const { scale } = require('./commands/scale.js') as typeof import('./commands/scale.js');
       await scale(target, options);
+    });
+
+  program
+    .command('logs')
+    .description("the daemon's log file (start --daemon): the last lines, one per event on a terminal, JSON lines with --json or in a pipe")
+    .option('-f, --follow', 'keep printing new lines, across a logrotate (like tail -F)')
+    .option('-n, --lines <n>', 'how many of the last lines to print', parseLineCount, 50)
+    .option('--json', 'print the JSON lines as they are in the file')
+    .option('--pids <dir>', "the pid folder of a running cluster; its log file is the one it published (default: the project's)")
+    .action(async (options: { follow?: boolean; lines: number; json?: boolean; pids?: string }) => {
+      const { showLogs } = require('./commands/logs.js') as typeof import('./commands/logs.js');
+      await showLogs(options);
     });
 
   program

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import type { Config } from '../config/types';
 import { MyclusterError } from '../errors';
 import { readStateFile, STATE_FILE } from '../master/state';
 import { pollUntil } from '../shared/deadline';
@@ -34,9 +35,14 @@ function lastErrorIn(logFile: string): string | undefined {
   return undefined;
 }
 
+/** Where `start --daemon` appends the logs of the cluster of this config. */
+export function daemonLogFile(config: Config): string {
+  return path.join(config.general.paths.log, 'mycluster.log');
+}
+
 export async function startDaemon(startArgs: string[]): Promise<void> {
   const config = await loadConfig({ projectRoot: resolveProjectRoot() });
-  const logFile = path.join(config.general.paths.log, 'mycluster.log');
+  const logFile = daemonLogFile(config);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const output = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [process.argv[1], ...startArgs], {

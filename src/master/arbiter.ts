@@ -212,7 +212,7 @@ export class Arbiter {
       case 'ready':
         if (!handle.markReady()) return;
         this.everReady = true;
-        this.log.info({ workerSlot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs }, `worker #${handle.slot} (pid ${handle.pid}) ready`);
+        this.log.info({ slot: handle.slot, workerPid: handle.pid, bootMs: handle.bootMs }, `worker #${handle.slot} (pid ${handle.pid}) ready`);
         if (this.slots.get(handle.slot)?.current === handle) this.pidfiles.write(handle.slot, handle.pid);
         break;
       case 'heartbeat':
@@ -305,7 +305,7 @@ export class Arbiter {
       const silentFor = handle.silentFor(now);
       if (silentFor > timeout) {
         this.log.error(
-          { workerSlot: handle.slot, workerPid: handle.pid, silentFor },
+          { slot: handle.slot, workerPid: handle.pid, silentFor },
           `worker #${handle.slot} (pid ${handle.pid}) is hung: no heartbeat for ${silentFor} ms`,
         );
         handle.kill(`hung: no heartbeat for ${silentFor} ms`);
@@ -319,7 +319,7 @@ export class Arbiter {
     if (!problem) return;
     if (this.slots.get(handle.slot)?.current !== handle || handle.state !== 'ready' || this.reload.busy || this.stopping) return;
     this.log[problem.level](
-      { workerSlot: handle.slot, workerPid: handle.pid, ...problem.details },
+      { slot: handle.slot, workerPid: handle.pid, ...problem.details },
       `worker #${handle.slot} (pid ${handle.pid}) ${problem.description}: replacing it`,
     );
     this.emit({ type: 'worker-unhealthy', slot: handle.slot, reason: problem.reason });
@@ -367,7 +367,7 @@ export class Arbiter {
   private spawn(slot: Slot): WorkerHandle {
     const handle = this.spare.take(slot.number, `${this.options.cluster.workerTitlePrefix}${slot.number}`) ?? this.forkHandle(slot.number);
     this.inEquilibrium = false;
-    this.log.info({ workerSlot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
+    this.log.info({ slot: slot.number, workerPid: handle.pid }, `starting worker #${slot.number} (pid ${handle.pid})`);
     if (!slot.current) this.pidfiles.write(slot.number, handle.pid);
     handle.startReadyTimer(this.options.cluster.readyTimeout);
     return handle;
@@ -377,13 +377,13 @@ export class Arbiter {
   private forkHandle(slot: number): WorkerHandle {
     const { worker, origin } = this.options.fork(slot === 0 ? null : slot);
     const handle = new WorkerHandle(slot, worker, origin, (killed, reason) =>
-      this.log.warn({ workerSlot: killed.slot, workerPid: killed.pid, reason }, `killing worker #${killed.slot} (pid ${killed.pid}): ${reason}`),
+      this.log.warn({ slot: killed.slot, workerPid: killed.pid, reason }, `killing worker #${killed.slot} (pid ${killed.pid}): ${reason}`),
     );
     this.handles.add(handle);
     worker.on('message', (message: unknown) => {
       if (isWorkerMessage(message)) this.onMessage(handle, message);
     });
-    worker.on('error', (error) => this.log.warn({ workerSlot: handle.slot, err: error }, 'worker IPC error'));
+    worker.on('error', (error) => this.log.warn({ slot: handle.slot, err: error }, 'worker IPC error'));
     worker.once('exit', (code: number | null, signal: string | null) => this.reap(handle, code, signal));
     return handle;
   }
@@ -443,5 +443,5 @@ export class Arbiter {
 
 /** The log fields of a worker's exit. */
 function exitDetails(handle: WorkerHandle, exit: WorkerExit) {
-  return { workerSlot: handle.slot, workerPid: handle.pid, code: exit.code, signal: exit.signal, reason: exit.reason, lastError: exit.lastError };
+  return { slot: handle.slot, workerPid: handle.pid, code: exit.code, signal: exit.signal, reason: exit.reason, lastError: exit.lastError };
 }

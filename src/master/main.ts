@@ -47,7 +47,8 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
   await claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
 
-  const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
+  const logFile = process.env.MYCLUSTER_LOG_FILE || undefined;
+  const log = createLogger({ level: config.logger.level, role: 'master', file: logFile });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
   try {
     const web = config.servers.web;
@@ -69,7 +70,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     fork: (slot) =>
       childProcesses.follow(forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) })),
     currentOrigin: currentWorkerOrigin,
-    publish: (state) => stateFile.publish(state),
+    publish: (state) => stateFile.publish(logFile ? { ...state, logFile } : state),
     exit: (code) => {
       // The cluster is stopped once what its workers started is gone too.
       void childProcesses.settled().then(() => {

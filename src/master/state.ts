@@ -25,6 +25,8 @@ export interface ClusterState {
   /** Old workers finishing their in-flight work. */
   draining: Array<{ slot: number } & WorkerSummary>;
   updatedAt: number;
+  /** The file the cluster logs to (`start --daemon`), for `mycluster logs --pids`; absent when it logs to stdout. */
+  logFile?: string;
 }
 
 export interface WorkerSummary {

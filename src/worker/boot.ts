@@ -33,7 +33,7 @@ export async function bootApp(options: {
   return { config, log, app };
 }
 
-/** A logger for the moments before the config is read (or when it cannot be). */
+/** A cluster worker's logger for the moments before the config is read (or when it cannot be); no slot yet: a spare. */
 export function bootstrapLogger(workerSlot: number | null): Logger {
   let role: string;
   try {
@@ -41,5 +41,5 @@ export function bootstrapLogger(workerSlot: number | null): Logger {
   } catch {
     role = 'unknown';
   }
-  return createLogger({ level: 'info', role, slot: workerSlot ?? undefined, file: process.env.MYCLUSTER_LOG_FILE || undefined });
+  return createLogger({ level: 'info', role, slot: workerSlot ?? undefined, spare: workerSlot === null, file: process.env.MYCLUSTER_LOG_FILE || undefined });
 }

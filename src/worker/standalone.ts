@@ -93,7 +93,7 @@ export async function runSingleProcess(): Promise<void> {
   try {
     const booted = await bootApp({ workerSlot: null, clustered: false, config, onLogger: (created) => (log = created) });
     app = booted.app;
-    booted.log.info({ pid: process.pid, pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
+    booted.log.info({ pidfile }, `mycluster ${id} ready (pid ${process.pid})`);
   } catch (error) {
     if (config.cluster.stopChildProcesses && log)
       await stopAppProcesses(tag, { owner: `mycluster ${id}`, graceMs: config.cluster.stopTimeout, log, exclude: [process.pid] });

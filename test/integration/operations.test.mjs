@@ -228,7 +228,7 @@ describe('guards', () => {
       await cluster.waitForLine((line) => /rolling reload #\d+ \(maxMemory\)/.test(line.msg ?? ''), { from });
       await cluster.waitForLine((line) => /rolling reload #\d+ done/.test(line.msg ?? ''), { from });
       assert.equal(isAlive(leaking), false);
-      const slot = guard.workerSlot;
+      const slot = guard.slot;
       assert.notEqual(readPid(path.join(dir, 'pids', `mycluster-worker-${slot}`)), leaking);
     } finally {
       const result = await load.stop();

@@ -122,7 +122,7 @@ describe('rolling reload', () => {
     let from = cluster.lines.length;
     process.kill(slotPids(dir, 2)[0], 'SIGKILL');
     const failed = await cluster.waitForLine((line) => /failed to boot: .*retrying in 60000 ms/.test(line.msg ?? ''), { from });
-    assert.equal(failed.workerSlot, 1);
+    assert.equal(failed.slot, 1);
     fs.rmSync(path.join(dir, 'actions', 'broken.js'));
     from = cluster.lines.length;
     process.kill(cluster.pid, 'SIGUSR2');

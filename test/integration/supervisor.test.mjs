@@ -51,7 +51,7 @@ describe('mycluster start --workers=2', () => {
       return pid && pid !== first ? pid : null;
     });
     assert.ok(isAlive(replaced));
-    assert.ok(cluster.lines.some((line) => line.workerSlot === 1 && /SIGKILL/.test(line.msg ?? '')));
+    assert.ok(cluster.lines.some((line) => line.role === 'master' && line.slot === 1 && /SIGKILL/.test(line.msg ?? '')));
     await cluster.kill();
   });
 
