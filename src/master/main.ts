@@ -9,6 +9,7 @@ import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
 import { currentWorkerOrigin, forkWorker } from './fork';
 import { STATE_FILE, StateFileWriter } from './state';
+import { startSystemdNotify } from './systemd';
 import { watchProject } from './watch';
 
 export interface ClusterOptions {
@@ -48,6 +49,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
 
   const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
+  const systemd = startSystemdNotify(log);
   try {
     const web = config.servers.web;
     // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
@@ -66,7 +68,11 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     log,
     fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) }),
     currentOrigin: currentWorkerOrigin,
-    publish: (state) => stateFile.publish(state),
+    publish: (state) => {
+      stateFile.publish(state);
+      systemd?.onState(state);
+    },
+    onEvent: systemd ? (event) => systemd.onEvent(event) : undefined,
     exit: (code) => {
       stateFile.remove();
       removePidfile(pidfile, process.pid);
