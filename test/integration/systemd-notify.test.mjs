@@ -71,6 +71,11 @@ describe('mycluster start under systemd (NOTIFY_SOCKET)', () => {
       JSON.stringify(before),
     );
     assert.deepEqual(ready.datagram.split('\n'), ['READY=1', `MAINPID=${cluster.pid}`, 'STATUS=2/2 workers ready']);
+    // The master alone speaks for the service: its workers do not inherit the socket or the watchdog.
+    for (const pid of slotPids(dir, 2)) {
+      const environment = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      assert.ok(!environment.some((entry) => /^(NOTIFY_SOCKET|WATCHDOG_USEC)=/.test(entry)), `worker ${pid} environment`);
+    }
 
     // Watchdog pings every half WATCHDOG_USEC, while the master runs.
     await receiver.waitForLine((line) => line.datagram === 'WATCHDOG=1', { from: readyIndex, what: 'a watchdog ping' });
