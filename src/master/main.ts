@@ -49,7 +49,6 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
 
   const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
-  const systemd = startSystemdNotify(log);
   try {
     const web = config.servers.web;
     // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
@@ -60,6 +59,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   }
 
   process.title = `mycluster master ${projectRoot}`;
+  const systemd = startSystemdNotify(log);
   const arbiter = new Arbiter({
     workers,
     cluster: config.cluster,
