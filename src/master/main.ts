@@ -10,6 +10,7 @@ import { Arbiter } from './arbiter';
 import { ChildProcesses } from './child-processes';
 import { currentWorkerOrigin, forkWorker } from './fork';
 import { STATE_FILE, StateFileWriter } from './state';
+import { startSystemdNotify } from './systemd';
 import { watchProject } from './watch';
 
 export interface ClusterOptions {
@@ -61,6 +62,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
 
   process.title = `mycluster master ${projectRoot}`;
   const childProcesses = new ChildProcesses({ enabled: config.cluster.stopChildProcesses, graceMs: config.cluster.stopTimeout, log });
+  const systemd = startSystemdNotify(log);
   const arbiter = new Arbiter({
     workers,
     cluster: config.cluster,
@@ -70,7 +72,11 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     fork: (slot) =>
       childProcesses.follow(forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) })),
     currentOrigin: currentWorkerOrigin,
-    publish: (state) => stateFile.publish(logFile ? { ...state, logFile } : state),
+    publish: (state) => {
+      stateFile.publish(logFile ? { ...state, logFile } : state);
+      systemd?.onState(state);
+    },
+    onEvent: systemd ? (event) => systemd.onEvent(event) : undefined,
     exit: (code) => {
       // The cluster is stopped once what its workers started is gone too.
       void childProcesses.settled().then(() => {

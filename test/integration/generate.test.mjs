@@ -148,10 +148,17 @@ describe('generate (the function)', () => {
         .split('\n')
         .filter((line) => line.startsWith(`${name}=`))
         .map((line) => line.slice(name.length + 1));
-    assert.deepEqual(directive('Type'), ['simple']);
+    // Type=notify: READY=1 once every worker is ready; messages come from systemd-notify, a child of the master.
+    assert.deepEqual(directive('Type'), ['notify']);
+    assert.deepEqual(directive('NotifyAccess'), ['all']);
     assert.deepEqual(directive('WorkingDirectory'), [dir]);
     assert.deepEqual(directive('ExecStart'), [`${dir}/node_modules/.bin/mycluster start cluster`]);
-    assert.deepEqual(directive('ExecReload'), ['/bin/kill -USR2 $MAINPID']);
+    // `systemctl reload` waits for the rolling reload and fails with it (systemd < 253 has no notify-reload).
+    assert.deepEqual(directive('ExecReload'), [`${dir}/node_modules/.bin/mycluster reload`]);
+    assert.match(unit, /^# +Type=notify-reload\n# +ReloadSignal=SIGUSR2$/m);
+    assert.ok(Number(directive('WatchdogSec')[0]) >= 10, unit);
+    // The start waits for READY=1 and the reload for `mycluster reload`, which gives up after 300 s.
+    assert.ok(Number(directive('TimeoutStartSec')[0]) >= 300, unit);
     assert.deepEqual(directive('KillMode'), ['mixed']);
     assert.deepEqual(directive('Restart'), ['on-failure']);
     assert.ok(directive('Environment').includes('NODE_ENV=production'));
