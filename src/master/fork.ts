@@ -6,6 +6,8 @@ import { resolveProjectRoot, resolveWorkerEntry } from '../shared/project';
 export interface ForkSettings {
   titlePrefix: string;
   heartbeatMs: number;
+  /** The master serves metrics: workers count them and send them with each heartbeat. */
+  metrics: boolean;
 }
 
 /**
@@ -22,6 +24,7 @@ export function forkWorker(slot: number | null, settings: ForkSettings): { worke
     [WORKER_ENV.title]: `${settings.titlePrefix}${slot ?? 'spare'}`,
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
+    [WORKER_ENV.metrics]: settings.metrics ? '1' : '',
   });
   return { worker, origin: workerOrigin(projectRoot, entry) };
 }

@@ -8,6 +8,7 @@ import { resolveProjectRoot } from '../shared/project';
 import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
 import { currentWorkerOrigin, forkWorker } from './fork';
+import type { MetricsService } from './metrics';
 import { STATE_FILE, StateFileWriter } from './state';
 import { watchProject } from './watch';
 
@@ -48,10 +49,17 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
 
   const log = createLogger({ level: config.logger.level, role: 'master', file: process.env.MYCLUSTER_LOG_FILE || undefined });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
+  let metrics: MetricsService | undefined;
   try {
     const web = config.servers.web;
     // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
     if (web.enabled && typeof web.port === 'string') await clearStaleSocket(web.port);
+    if (config.metrics.enabled) {
+      // Required only when on: with metrics off the master loads none of it.
+      const { startMetrics } = require('./metrics/index.js') as typeof import('./metrics/index.js');
+      metrics = await startMetrics(config.metrics);
+      log.info({ address: metrics.address }, `serving metrics on ${metrics.address}`);
+    }
   } catch (error) {
     removePidfile(pidfile, process.pid);
     throw error;
@@ -64,10 +72,20 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     pidFolder,
     pidFileMode: config.general.pidFileMode,
     log,
-    fork: (slot) => forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) }),
+    fork: (slot) =>
+      forkWorker(slot, {
+        titlePrefix: config.cluster.workerTitlePrefix,
+        heartbeatMs: heartbeatInterval(config.cluster.workerTimeout),
+        metrics: config.metrics.enabled,
+      }),
     currentOrigin: currentWorkerOrigin,
-    publish: (state) => stateFile.publish(state),
+    publish: (state) => {
+      stateFile.publish(state);
+      metrics?.publish(state);
+    },
+    onEvent: metrics?.record,
     exit: (code) => {
+      metrics?.close();
       stateFile.remove();
       removePidfile(pidfile, process.pid);
       process.exit(code);

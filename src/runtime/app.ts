@@ -25,6 +25,8 @@ export interface AppOptions {
 export interface RunningApp {
   /** Stop accepting, finish in-flight requests and the job in hand, stop initializers, close Redis. */
   stop(): Promise<void>;
+  /** Queue lengths, read on the task connection; only an app that processes tasks has one. */
+  queueLengths?: () => Promise<Record<string, number>>;
 }
 
 /** ms an initializer's start() or stop() may take. */
@@ -91,7 +93,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     await teardown();
     throw error;
   }
-  return { stop: teardown };
+  const running = processing;
+  return { stop: teardown, ...(running && { queueLengths: () => running.queueLengths() }) };
 }
 
 /**
