@@ -57,7 +57,7 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     if (config.metrics.enabled) {
       // Required only when on: with metrics off the master loads none of it.
       const { startMetrics } = require('./metrics/index.js') as typeof import('./metrics/index.js');
-      metrics = await startMetrics(config.metrics);
+      metrics = await startMetrics(config.metrics, config.servers.web.socketMode);
       log.info({ address: metrics.address }, `serving metrics on ${metrics.address}`);
     }
   } catch (error) {

@@ -2,12 +2,15 @@
 // workers leave), the text it serves, the worker's meters, and the `metrics` config section.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../dist/config/index.js';
 import { renderMetrics } from '../../dist/master/metrics/render.js';
+import { serveMetrics } from '../../dist/master/metrics/server.js';
 import { ClusterMetrics } from '../../dist/master/metrics/totals.js';
 import { HTTP_DURATION_BUCKETS } from '../../dist/protocol.js';
 import { meterHttpServers, WorkerMeters } from '../../dist/runtime/metrics.js';
@@ -231,6 +234,64 @@ test('the master loads neither the metrics code nor node:http unless metrics are
   const { stdout, status, stderr } = spawnSync(process.execPath, ['-e', probe], { cwd: repoRoot, encoding: 'utf8', timeout: 10_000 });
   assert.equal(status, 0, stderr);
   assert.deepEqual(JSON.parse(stdout), { metrics: [], http: [] });
+});
+
+describe('metrics server', () => {
+  const get = (where, urlPath, method = 'GET') =>
+    new Promise((resolve, reject) => {
+      http
+        .request({ ...where, path: urlPath, method }, (response) => {
+          let body = '';
+          response.on('data', (chunk) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode, type: response.headers['content-type'], body }));
+        })
+        .on('error', reject)
+        .end();
+    });
+
+  it('answers GET /metrics with the text format, HEAD without a body, anything else with a 404', async () => {
+    const server = await serveMetrics({ enabled: true, port: 0, bindIP: '127.0.0.1' }, 0o660, () => 'x_total 1\n');
+    const where = { host: '127.0.0.1', port: Number(new URL(server.address).port) };
+    try {
+      assert.match(server.address, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      assert.deepEqual(await get(where, '/metrics?x=1'), { status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: 'x_total 1\n' });
+      assert.equal((await get(where, '/metrics', 'HEAD')).body, '');
+      assert.equal((await get(where, '/')).status, 404);
+      assert.equal((await get(where, '/metrics', 'POST')).status, 404);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a port in use with one line naming the keys', async () => {
+    const busy = http.createServer();
+    await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address();
+    try {
+      await assert.rejects(
+        serveMetrics({ enabled: true, port, bindIP: '127.0.0.1' }, 0o660, () => ''),
+        {
+          name: 'BootError',
+          message: `cannot serve metrics on 127.0.0.1:${port} (metrics.port, metrics.bindIP): address already in use`,
+        },
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('serves on a unix socket with the web socket mode, and removes it on close', async () => {
+    const socketPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-metrics-')), 'metrics.sock');
+    const server = await serveMetrics({ enabled: true, port: socketPath, bindIP: '127.0.0.1' }, 0o660, () => 'x_total 2\n');
+    try {
+      assert.equal(server.address, socketPath);
+      assert.equal(fs.statSync(socketPath).mode & 0o777, 0o660);
+      assert.equal((await get({ socketPath }, '/metrics')).body, 'x_total 2\n');
+    } finally {
+      server.close();
+    }
+    assert.equal(fs.existsSync(socketPath), false);
+  });
 });
 
 describe('metrics config', () => {

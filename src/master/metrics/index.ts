@@ -18,10 +18,10 @@ export interface MetricsService {
   close(): void;
 }
 
-export async function startMetrics(settings: MetricsConfig): Promise<MetricsService> {
+export async function startMetrics(settings: MetricsConfig, socketMode: number): Promise<MetricsService> {
   const metrics = new ClusterMetrics();
   let workers = { desired: 0, ready: 0 };
-  const server = await serveMetrics(settings, () => renderMetrics(metrics, workers));
+  const server = await serveMetrics(settings, socketMode, () => renderMetrics(metrics, workers));
   return {
     address: server.address,
     record: metrics.record,

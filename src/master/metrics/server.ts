@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsConfig } from '../../config/types';
-import { BootError } from '../../errors';
+import { BootError, errorMessage } from '../../errors';
 import { clearStaleSocket } from '../../shared/unix-socket';
 import { CONTENT_TYPE } from './exposition';
 
@@ -13,8 +14,11 @@ export interface MetricsServer {
   close(): void;
 }
 
-/** Serve `GET /metrics` (any other path: 404) with what `render` returns at that moment. */
-export async function serveMetrics(settings: MetricsConfig, render: () => string): Promise<MetricsServer> {
+/**
+ * Serve `GET /metrics` (any other path: 404) with what `render` returns at that moment. A unix socket gets
+ * `socketMode`, the web server's (servers.web.socketMode), so the proxy that reads one can read the other.
+ */
+export async function serveMetrics(settings: MetricsConfig, socketMode: number, render: () => string): Promise<MetricsServer> {
   const server = http.createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
@@ -27,6 +31,12 @@ export async function serveMetrics(settings: MetricsConfig, render: () => string
   const socketPath = typeof settings.port === 'string' ? settings.port : null;
   if (socketPath !== null) await clearStaleSocket(socketPath);
   await listen(server, settings);
+  if (socketPath !== null) {
+    await chmod(socketPath, socketMode).catch((error: unknown) => {
+      server.close();
+      throw new BootError(`cannot chmod the metrics socket ${socketPath} to ${socketMode.toString(8)}: ${errorMessage(error)}`);
+    });
+  }
   return {
     address: socketPath ?? describeTcp(server.address() as AddressInfo),
     close() {
