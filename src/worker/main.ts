@@ -39,7 +39,6 @@ function sendThenExit(message: WorkerMessage, code: number): void {
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
 function heartbeat(): WorkerMessage {
-  if (metered && app?.queueLengths) workerMeters.refreshQueueLengths(app.queueLengths);
   return workerMessage({
     type: 'heartbeat',
     heartbeat: {
@@ -58,6 +57,8 @@ function startHeartbeat(): void {
   const beat = (): void => {
     send(heartbeat());
     loopDelay.reset();
+    // Read now, sent with the next heartbeat: a heartbeat never waits for Redis.
+    if (metered && app?.queueLengths) workerMeters.refreshQueueLengths(app.queueLengths);
   };
   beat(); // at once, so `status` shows the RSS without waiting an interval
   setInterval(beat, heartbeatMs).unref();
