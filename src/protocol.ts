@@ -29,6 +29,27 @@ export interface WorkerHeartbeat {
   /** Worst event-loop delay since the last heartbeat, in ms. */
   loopDelayMs: number;
   redis: WorkerRedisHealth;
+  /** Only when the master serves metrics (WORKER_ENV.metrics). */
+  metrics?: WorkerMetrics;
+}
+
+/** Upper bounds, in seconds, of the HTTP request-duration histogram's buckets (then +Inf). */
+export const HTTP_DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A worker's counters since its process started: cumulative, so a lost heartbeat loses nothing. */
+export interface WorkerMetrics {
+  /** User + system CPU time of the process, in seconds. */
+  cpuSeconds: number;
+  /** HTTP responses by status class: index 0 counts 1xx, … index 4 counts 5xx. */
+  httpResponses: number[];
+  /** Responses per duration bucket (HTTP_DURATION_BUCKETS, then one past the last bound); not cumulative. */
+  httpDurationCounts: number[];
+  /** Sum of the response durations, in seconds. */
+  httpDurationSum: number;
+  /** Task jobs by queue: `processed` succeeded, `failed` failed (as resque's stat:processed and stat:failed). */
+  jobs: Record<string, { processed: number; failed: number }>;
+  /** Queue lengths as last read on the worker's task connection (only a worker that processes tasks). */
+  queueLengths?: Record<string, number>;
 }
 
 /** Worker → master. */
@@ -37,6 +58,7 @@ export type WorkerMessage =
   /** A spare worker has loaded mycluster and waits to be given a slot. */
   | { mycluster: 1; type: 'spare-ready' }
   | { mycluster: 1; type: 'boot-failed'; error: string }
+  /** Every heartbeatMs, and once more after a graceful stop's drain (so the drain's requests count). */
   | { mycluster: 1; type: 'heartbeat'; heartbeat: WorkerHeartbeat }
   | { mycluster: 1; type: 'stopping'; reason: string }
   | { mycluster: 1; type: 'fatal'; error: string };
@@ -85,6 +107,8 @@ export const WORKER_ENV = {
   title: 'MYCLUSTER_WORKER_TITLE',
   projectRoot: 'PROJECT_ROOT',
   heartbeatMs: 'MYCLUSTER_HEARTBEAT_MS',
+  /** '1' when the master serves metrics: the worker then counts and reports them. */
+  metrics: 'MYCLUSTER_METRICS',
 } as const;
 
 /** Exit code of a worker that could not boot (config, listen, initializer): the master must not crash-loop on it. */

@@ -127,5 +127,6 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
       namespace: 'resque',
     },
     logger: { level: 'info' },
+    metrics: { enabled: false, port: 9464, bindIP: '127.0.0.1' },
   };
 }

@@ -124,6 +124,15 @@ export interface TasksConfig {
   enqueueReplicaTimeout: number;
 }
 
+/** Prometheus metrics, served by the master (see docs/metrics.md). Read once, when the master starts. */
+export interface MetricsConfig {
+  /** Off by default: the master then loads nothing for metrics. */
+  enabled: boolean;
+  /** TCP port number, or a unix socket path. */
+  port: number | string;
+  bindIP: string;
+}
+
 export interface LoggerConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -135,6 +144,7 @@ export interface Config {
   tasks: TasksConfig;
   redis: RedisConfig;
   logger: LoggerConfig;
+  metrics: MetricsConfig;
   /** The app's own sections. */
   [section: string]: unknown;
 }

@@ -7,7 +7,7 @@ import { builtInKeyPaths, valueAt } from './validate';
  * The objects whose keys mycluster knows in full. `general`, `general.paths` and `servers` stay open (apps
  * add keys there, as ActionHero apps do), and so do `redis.options` (passed to ioredis) and the app's own sections.
  */
-const CLOSED_OBJECTS = ['cluster', 'cluster.restartBackoff', 'servers.web', 'servers.web.metadataOptions', 'tasks', 'redis', 'logger'];
+const CLOSED_OBJECTS = ['cluster', 'cluster.restartBackoff', 'servers.web', 'servers.web.metadataOptions', 'tasks', 'redis', 'logger', 'metrics'];
 
 /** Throws a ConfigError naming the first unknown key of a closed object, its source and the nearest known key. */
 export function checkUnknownKeys(config: PlainObject, provenance: Provenance): void {

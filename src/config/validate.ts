@@ -148,6 +148,10 @@ const rules: ReadonlyArray<readonly [string, Expectation]> = [
   ['redis.options', optional(anObject)],
   ['logger', anObject],
   ['logger.level', aLogLevel],
+  ['metrics', anObject],
+  ['metrics.enabled', aBoolean],
+  ['metrics.port', aListenPort],
+  ['metrics.bindIP', aNonEmptyString],
 ];
 
 /** Every key path of the built-in sections, parents included. */

@@ -217,6 +217,7 @@ export class Arbiter {
         break;
       case 'heartbeat':
         handle.recordHeartbeat(message.heartbeat);
+        this.emit({ type: 'worker-heartbeat', worker: handle.worker.id, slot: handle.slot, heartbeat: message.heartbeat });
         this.checkHealth(handle, message.heartbeat);
         // Nothing to reconcile: only the published RSS changed, and the state file catches up within a second.
         this.publishSoon();
@@ -239,6 +240,7 @@ export class Arbiter {
   /** A worker process ended: update its slot, log why, and schedule what replaces it. */
   private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
     this.handles.delete(handle);
+    this.emit({ type: 'worker-exit', worker: handle.worker.id, slot: handle.slot });
     const { exit, bootFailed } = handle.exited(code, signal);
     if (handle.slot === 0) {
       this.spare.exited(handle, code, signal, this.stopping !== null);

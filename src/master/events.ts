@@ -1,3 +1,5 @@
+import type { WorkerHeartbeat } from '../protocol';
+
 /**
  * What the arbiter tells the outside world about the cluster as it happens: the systemd notifier and the
  * metrics registry listen. Listeners only record; they never change the cluster.
@@ -11,7 +13,11 @@ export type ClusterEvent =
   | { type: 'worker-restart'; slot: number; reason: WorkerRestartReason }
   /** A serving worker is replaced (reload first) because its heartbeat showed a problem. */
   | { type: 'worker-unhealthy'; slot: number; reason: string }
-  | { type: 'stopping'; reason: string };
+  | { type: 'stopping'; reason: string }
+  /** Any worker's heartbeat (spares' too: slot 0); `worker` is node:cluster's id, unique in this master. */
+  | { type: 'worker-heartbeat'; worker: number; slot: number; heartbeat: WorkerHeartbeat }
+  /** Any worker process ended, for whatever reason. */
+  | { type: 'worker-exit'; worker: number; slot: number };
 
 export type WorkerRestartReason = 'crash' | 'hung' | 'boot-failure';
 

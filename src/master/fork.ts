@@ -15,6 +15,8 @@ export interface ForkedWorker {
 export interface ForkSettings {
   titlePrefix: string;
   heartbeatMs: number;
+  /** The master serves metrics: workers count them and send them with each heartbeat. */
+  metrics: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ export function forkWorker(slot: number | null, settings: ForkSettings): ForkedW
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
     [APP_PROCESS_TAG_ENV]: tag,
+    [WORKER_ENV.metrics]: settings.metrics ? '1' : '',
   });
   return { worker, origin: workerOrigin(projectRoot, entry), tag };
 }

@@ -9,6 +9,7 @@ import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
 import { ChildProcesses } from './child-processes';
 import { currentWorkerOrigin, forkWorker } from './fork';
+import type { MetricsService } from './metrics';
 import { STATE_FILE, StateFileWriter } from './state';
 import { startSystemdNotify } from './systemd';
 import { watchProject } from './watch';
@@ -51,10 +52,17 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const logFile = process.env.MYCLUSTER_LOG_FILE || undefined;
   const log = createLogger({ level: config.logger.level, role: 'master', file: logFile });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
+  let metrics: MetricsService | undefined;
   try {
     const web = config.servers.web;
     // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
     if (web.enabled && typeof web.port === 'string') await clearStaleSocket(web.port);
+    if (config.metrics.enabled) {
+      // Required only when on: with metrics off the master loads none of it.
+      const { startMetrics } = require('./metrics/index.js') as typeof import('./metrics/index.js');
+      metrics = await startMetrics(config.metrics, config.servers.web.socketMode);
+      log.info({ address: metrics.address }, `serving metrics on ${metrics.address}`);
+    }
   } catch (error) {
     removePidfile(pidfile, process.pid);
     throw error;
@@ -70,14 +78,25 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
     pidFileMode: config.general.pidFileMode,
     log,
     fork: (slot) =>
-      childProcesses.follow(forkWorker(slot, { titlePrefix: config.cluster.workerTitlePrefix, heartbeatMs: heartbeatInterval(config.cluster.workerTimeout) })),
+      childProcesses.follow(
+        forkWorker(slot, {
+          titlePrefix: config.cluster.workerTitlePrefix,
+          heartbeatMs: heartbeatInterval(config.cluster.workerTimeout),
+          metrics: config.metrics.enabled,
+        }),
+      ),
     currentOrigin: currentWorkerOrigin,
     publish: (state) => {
       stateFile.publish(logFile ? { ...state, logFile } : state);
       systemd?.onState(state);
+      metrics?.publish(state);
     },
-    onEvent: systemd ? (event) => systemd.onEvent(event) : undefined,
+    onEvent: (event) => {
+      systemd?.onEvent(event);
+      metrics?.record(event);
+    },
     exit: (code) => {
+      metrics?.close();
       // The cluster is stopped once what its workers started is gone too.
       void childProcesses.settled().then(() => {
         stateFile.remove();

@@ -26,6 +26,8 @@ export interface RunningApp {
   announceStop(reason: string): void;
   /** Stop accepting, finish in-flight requests and the job in hand, stop initializers, close Redis. */
   stop(): Promise<void>;
+  /** Queue lengths, read on the task connection; only an app that processes tasks has one. */
+  queueLengths?: () => Promise<Record<string, number>>;
 }
 
 /** ms an initializer's start() or stop() may take. */
@@ -99,10 +101,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     await teardown();
     throw error;
   }
+  const running = processing;
   return {
     announceStop: (reason) => {
       stoppingReason ??= reason;
     },
     stop: teardown,
+    ...(running && { queueLengths: () => running.queueLengths() }),
   };
 }

@@ -11,11 +11,13 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
 import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, type WorkerMessage, workerMessage } from '../protocol';
 import type { RunningApp } from '../runtime/app';
+import { meterHttpServers, workerMeters } from '../runtime/metrics';
 import { redisHealth } from '../runtime/redis-health';
 import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
 
 const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 5_000;
+const metered = process.env[WORKER_ENV.metrics] === '1';
 process.title = process.env[WORKER_ENV.title] ?? 'mycluster-worker';
 
 let log: Logger = bootstrapLogger(null);
@@ -36,22 +38,29 @@ function sendThenExit(message: WorkerMessage, code: number): void {
   process.send?.(message, undefined, {}, () => process.exit(code));
 }
 
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+
+function heartbeat(): WorkerMessage {
+  return workerMessage({
+    type: 'heartbeat',
+    heartbeat: {
+      rss: process.memoryUsage.rss(),
+      loopDelayMs: Math.round(loopDelay.max / 1e6),
+      redis: redisHealth.snapshot(log),
+      ...(metered && { metrics: workerMeters.snapshot() }),
+    },
+  });
+}
+
 function startHeartbeat(): void {
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  if (metered) meterHttpServers();
   loopDelay.enable();
   // A blocked event loop sends nothing: the master notices the silence and replaces the worker.
   const beat = (): void => {
-    send(
-      workerMessage({
-        type: 'heartbeat',
-        heartbeat: {
-          rss: process.memoryUsage.rss(),
-          loopDelayMs: Math.round(loopDelay.max / 1e6),
-          redis: redisHealth.snapshot(log),
-        },
-      }),
-    );
+    send(heartbeat());
     loopDelay.reset();
+    // Read now, sent with the next heartbeat: a heartbeat never waits for Redis.
+    if (metered && app?.queueLengths) workerMeters.refreshQueueLengths(app.queueLengths);
   };
   beat(); // at once, so `status` shows the RSS without waiting an interval
   setInterval(beat, heartbeatMs).unref();
@@ -71,7 +80,9 @@ async function stop(reason: string): Promise<void> {
     await booting;
     await app?.stop();
     log.info('stopped');
-    process.exit(0);
+    // The counts of the drain's requests and jobs reach the master's totals.
+    if (metered) sendThenExit(heartbeat(), 0);
+    else process.exit(0);
   } catch (error) {
     log.error({ err: error }, `stop failed: ${errorMessage(error)}`);
     process.exit(1);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { workerMeters } from '../../dist/runtime/metrics.js';
 import { startTaskProcessing } from '../../dist/runtime/tasks/index.js';
 import { startRedis } from '../helpers/redis.mjs';
 import { appRuntime, capturingLogger, tasksConfig, testClient } from '../helpers/tasks.mjs';
@@ -71,5 +72,17 @@ describe('task processing on a real redis', () => {
     const report = await runtime.handle.report();
     assert.equal(report.queues.parked, 1);
     assert.equal(report.failed, 1);
+  });
+
+  test('counts the jobs worked and failed by queue, and reads every queue length, for the metrics', async () => {
+    await runtime.handle.queue.enqueue('record', { n: 'metered' }, 'metered');
+    await runtime.handle.queue.enqueue('fail', { why: 'metered' }, 'metered');
+    const counts = await waitFor('both jobs counted', () => {
+      const metered = workerMeters.snapshot().jobs.metered;
+      return metered?.processed + metered?.failed === 2 && metered;
+    });
+    assert.deepEqual(counts, { processed: 1, failed: 1 });
+    const lengths = await processing.queueLengths();
+    assert.equal(lengths.metered, 0);
   });
 });

@@ -5,6 +5,7 @@ import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
 import { abandonRedisClient, closeRedisClient, createRedisClient, describeRedisAddress, whenRedisReady } from '../redis';
 import type { AppContext, TaskDefinition } from '../types';
+import { resqueKey } from './keys';
 import { enqueueDuePeriodicTasks } from './periodic';
 import { type RunningProcessors, startProcessors } from './processors';
 import { recoverStuckJobs } from './recovery';
@@ -16,6 +17,8 @@ export { createTaskQueue, TaskQueueError, type TaskQueueHandle, type TasksReport
 export interface TaskProcessing {
   /** Let each processor finish the job it holds, give up scheduler leadership, close the connection. */
   stop(): Promise<void>;
+  /** The length of every queue node-resque knows, read on the `tasks` connection. */
+  queueLengths(): Promise<Record<string, number>>;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function startTaskProcessing({
 }): Promise<TaskProcessing> {
   const { tasks } = config;
   const { namespace } = config.redis;
-  if (tasks.maxTaskProcessors === 0 && !tasks.scheduler) return { stop: async () => undefined };
+  if (tasks.maxTaskProcessors === 0 && !tasks.scheduler) return { stop: async () => undefined, queueLengths: async () => ({}) };
 
   const redis = createRedisClient(config.redis, 'tasks', log);
   const recovery = { redis, namespace, stuckWorkerTimeout: tasks.stuckWorkerTimeout, retryStuckJobs: tasks.retryStuckJobs, log };
@@ -83,6 +86,7 @@ export async function startTaskProcessing({
   redis.off('error', onRedisError);
 
   return {
+    queueLengths: () => readQueueLengths(redis, namespace),
     async stop() {
       cancelled.abort();
       const orderly = (async () => {
@@ -102,6 +106,12 @@ export async function startTaskProcessing({
       abandonRedisClient(redis);
     },
   };
+}
+
+async function readQueueLengths(redis: Redis, namespace: string): Promise<Record<string, number>> {
+  const names = (await redis.smembers(resqueKey(namespace, 'queues'))).sort();
+  const lengths = await Promise.all(names.map((name) => redis.llen(resqueKey(namespace, 'queue', name))));
+  return Object.fromEntries(names.map((name, index) => [name, lengths[index]]));
 }
 
 /**

@@ -3,6 +3,7 @@ import { type Jobs, MultiWorker, type Worker } from 'node-resque';
 import type { Logger } from 'pino';
 import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
+import { workerMeters } from '../metrics';
 import type { AppContext, TaskDefinition } from '../types';
 import { resqueErrorLogger } from './background-errors';
 import { popJobsOnce } from './pop-once';
@@ -72,10 +73,14 @@ export function startProcessors({
   };
   multiWorker.on('multiWorkerAction', parkEnded);
   multiWorker.on('job', (_id, queue, job) => log.debug({ task: job.class, queue }, `task ${job.class} started`));
-  multiWorker.on('success', (_id, queue, job, _result, duration) => log.debug({ task: job.class, queue, duration }, `task ${job.class} done`));
-  multiWorker.on('failure', (_id, queue, job, failure, duration) =>
-    log.warn({ task: job.class, queue, duration, err: failure }, `task ${job.class} failed: ${errorMessage(failure)}`),
-  );
+  multiWorker.on('success', (_id, queue, job, _result, duration) => {
+    workerMeters.countJob(queue, false);
+    log.debug({ task: job.class, queue, duration }, `task ${job.class} done`);
+  });
+  multiWorker.on('failure', (_id, queue, job, failure, duration) => {
+    workerMeters.countJob(queue, true);
+    log.warn({ task: job.class, queue, duration, err: failure }, `task ${job.class} failed: ${errorMessage(failure)}`);
+  });
   guardCheckLoop(multiWorker, tasks.checkTimeout, reportError);
   multiWorker.start();
   return {
