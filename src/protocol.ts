@@ -43,7 +43,8 @@ export type WorkerMessage =
 
 /** Master → worker. */
 export type MasterMessage =
-  | { mycluster: 1; type: 'stop'; reason: string }
+  /** `restart`: the worker is being replaced (a rolling reload), so its clients should come back (websocket close 1012). */
+  | { mycluster: 1; type: 'stop'; reason: string; restart: boolean }
   /** To a spare: take this slot, boot the app (reading the config afresh) and report ready. */
   | { mycluster: 1; type: 'activate'; slot: number; title: string }
   | { mycluster: 1; type: 'reopen-logs' };

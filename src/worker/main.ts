@@ -12,6 +12,7 @@ import { errorMessage } from '../errors';
 import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, type WorkerMessage, workerMessage } from '../protocol';
 import type { RunningApp } from '../runtime/app';
 import { redisHealth } from '../runtime/redis-health';
+import { markRestarting } from '../runtime/restart-intent';
 import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
 
@@ -83,8 +84,10 @@ process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('message', (message: unknown) => {
   if (!isMasterMessage(message)) return;
-  if (message.type === 'stop') void stop(message.reason);
-  else if (message.type === 'activate' && !booting && !stopping) boot(message.slot, message.title);
+  if (message.type === 'stop') {
+    if (message.restart) markRestarting();
+    void stop(message.reason);
+  } else if (message.type === 'activate' && !booting && !stopping) boot(message.slot, message.title);
   else if (message.type === 'reopen-logs') reopenLogFile();
 });
 
