@@ -1,0 +1,38 @@
+// `node bench/websockets.mjs [stopTimeoutMs]`: how long a rolling reload of a 2-worker cluster takes with 20
+// busy websockets open (test/fixtures/websocket-app: Express and `ws` on one http.Server, drained with
+// drainServer in its initializer's stop()), and the close code each client saw. Nothing is asserted.
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture, reloadDone, repoRoot, startMycluster } from '../test/helpers/cluster.mjs';
+import { freePort } from '../test/helpers/net.mjs';
+import { sleep, within } from '../test/helpers/wait.mjs';
+import { openWebsockets, terminateWebsockets } from '../test/helpers/websockets.mjs';
+
+const stopTimeout = Number(process.argv[2] ?? 15_000);
+const dir = copyFixture('websocket-app');
+fs.mkdirSync(path.join(dir, 'node_modules'));
+for (const name of ['express', 'ws']) fs.symlinkSync(path.join(repoRoot, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+fs.symlinkSync(repoRoot, path.join(dir, 'node_modules', 'mycluster'), 'dir');
+
+const port = await freePort();
+const cluster = startMycluster(['start', '--workers=2'], {
+  cwd: dir,
+  env: { OWN_SERVER_PORT: String(port), ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ cluster: { stopTimeout } }) },
+});
+let clients;
+try {
+  await cluster.waitForEquilibrium({ timeoutMs: 30_000 });
+  clients = await openWebsockets(`ws://127.0.0.1:${port}`, 20, { intervalMs: 20 });
+  await sleep(500);
+  const from = cluster.lines.length;
+  process.kill(cluster.pid, 'SIGUSR2');
+  const done = await cluster.waitForLine(reloadDone, { from, timeoutMs: stopTimeout + 30_000 });
+  const closes = await within(10_000, 'every websocket to close', Promise.all(clients.map((client) => client.closed)));
+  const codes = {};
+  for (const { code } of closes) codes[code] = (codes[code] ?? 0) + 1;
+  console.log(JSON.stringify({ stopTimeout, reload: done.msg, closeCodes: codes }));
+} finally {
+  terminateWebsockets(clients);
+  await cluster.kill();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
