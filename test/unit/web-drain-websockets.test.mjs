@@ -11,7 +11,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { markRestarting } from '../../dist/runtime/restart-intent.js';
 import { drainServer, drainSignal, trackConnections } from '../../dist/runtime/web/index.js';
 import { sleep, within } from '../helpers/wait.mjs';
-import { startTestServer } from '../helpers/web-server.mjs';
+import { request, startTestServer } from '../helpers/web-server.mjs';
 import { openWebsockets, terminateWebsockets } from '../helpers/websockets.mjs';
 
 /** A tracked http.Server answering plain requests with "plain", listening on 127.0.0.1. */
@@ -189,6 +189,27 @@ test('drainSignal aborts when the drain reaches a server-sent event stream, so t
   await sleep(50);
   await within(5_000, 'the drain', drainServer(server, { idleGrace: 300 }));
   assert.match(await within(5_000, 'the end of the stream', body), /data: tick\n\n(.|\n)*data: bye\n\n$/);
+});
+
+test('a long-polling action learns from connection.drainSignal that the drain reached it, and answers', async () => {
+  let polling;
+  const started = new Promise((resolve) => (polling = resolve));
+  const poll = {
+    name: 'poll',
+    async run({ connection }) {
+      polling();
+      await new Promise((resolve) => connection.drainSignal.addEventListener('abort', resolve));
+      return { events: [], retry: true };
+    },
+  };
+  const web = await startTestServer({ actions: new Map([['poll', poll]]) });
+  const answer = request(web.address, { path: '/api/poll' });
+  await within(5_000, 'the long poll to start', started);
+  await within(5_000, 'the drain', web.drain());
+  const response = await within(5_000, 'the answer', answer);
+  assert.equal(response.status, 200);
+  assert.deepEqual({ ...response.json, serverInformation: undefined }, { events: [], retry: true, serverInformation: undefined });
+  assert.equal(response.headers.connection, 'close');
 });
 
 // Last: marks this whole test process as being replaced by a reload.
