@@ -1,6 +1,7 @@
 // `node bench/websockets.mjs [stopTimeoutMs]`: how long a rolling reload of a 2-worker cluster takes with 20
 // busy websockets open (test/fixtures/websocket-app: Express and `ws` on one http.Server, drained with
-// drainServer in its initializer's stop()), and the close code each client saw. Nothing is asserted.
+// drainServer in its initializer's stop()), how long each old worker took to drain, and the close code each
+// client saw. Nothing is asserted.
 import fs from 'node:fs';
 import path from 'node:path';
 import { copyFixture, reloadDone, repoRoot, startMycluster } from '../test/helpers/cluster.mjs';
@@ -30,7 +31,15 @@ try {
   const closes = await within(10_000, 'every websocket to close', Promise.all(clients.map((client) => client.closed)));
   const codes = {};
   for (const { code } of closes) codes[code] = (codes[code] ?? 0) + 1;
-  console.log(JSON.stringify({ stopTimeout, reload: done.msg, closeCodes: codes }));
+  // Each old worker's drain: from its "stopping" line to the master's line about its exit.
+  const lines = cluster.lines.slice(from);
+  const drainsMs = lines
+    .filter((line) => /^stopping: replaced/.test(line.msg ?? ''))
+    .map(
+      (stopping) =>
+        lines.find((line) => line.pid === cluster.pid && new RegExp(`\\(pid ${stopping.pid}\\) (stopped|killed)`).test(line.msg ?? ''))?.time - stopping.time,
+    );
+  console.log(JSON.stringify({ stopTimeout, reload: done.msg, oldWorkerDrainsMs: drainsMs, closeCodes: codes }));
 } finally {
   terminateWebsockets(clients);
   await cluster.kill();
