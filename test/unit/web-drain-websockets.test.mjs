@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { markRestarting } from '../../dist/runtime/restart-intent.js';
 import { drainServer, drainSignal, trackConnections } from '../../dist/runtime/web/index.js';
-import { sleep, within } from '../helpers/wait.mjs';
+import { sleep, waitFor, within } from '../helpers/wait.mjs';
 import { request, startTestServer } from '../helpers/web-server.mjs';
 import { openWebsockets, terminateWebsockets } from '../helpers/websockets.mjs';
 
@@ -124,6 +124,34 @@ test('a websocket of another library gets a close frame written on its socket, w
     );
   } finally {
     terminateWebsockets(clients);
+    server.closeAllConnections();
+  }
+});
+
+test('a keep-alive connection upgraded while the drain waits for it to go idle gets its close frame once upgraded', async () => {
+  const { server, url } = await trackedServer();
+  const wss = echoWebsockets(server);
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  let received = Buffer.alloc(0);
+  socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+  try {
+    await within(5_000, 'connect', once(socket, 'connect'));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the plain answer', () => received.includes('plain'), { timeoutMs: 5_000, intervalMs: 10 });
+    const drained = drainServer(server, { idleGrace: 60_000 });
+    socket.write(
+      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    // 101, the greeting, then a close frame with 1001 (0x03e9).
+    await waitFor('the close frame', () => received.includes('HTTP/1.1 101') && received.includes(Buffer.from([0x88, 19, 0x03, 0xe9])), {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    socket.destroy();
+    await within(5_000, 'the drain once the client closed', drained);
+  } finally {
+    socket.destroy();
+    wss.close();
     server.closeAllConnections();
   }
 });

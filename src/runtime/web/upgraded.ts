@@ -23,6 +23,7 @@ export function closeUpgraded(socket: Socket, upgrade: UpgradedConnection, code:
   const reason = REASONS[code] ?? '';
   const websocket = wsWebsocketOf(socket);
   if (websocket) websocket.close(code, reason);
+  else if (!socket.writable) return;
   else if (upgrade.websocket && socket.bytesWritten > upgrade.bytesWrittenBefore) socket.write(closeFrame(code, reason));
   else socket.end();
 }
