@@ -42,7 +42,8 @@ export interface DrainOptions {
 
 /**
  * Follows every socket of an http.Server and the requests in flight on each, so a drain can close
- * each connection at the one moment that loses nothing: right after a response, or once it has stayed idle.
+ * each connection at the one moment that loses nothing: right after a response, or once it has stayed idle;
+ * an upgraded one (a websocket) with a close frame, within a bound.
  */
 class ConnectionTracker {
   private readonly sockets = new Map<Socket, SocketState>();
