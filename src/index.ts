@@ -18,7 +18,7 @@ export type {
   TaskQueue,
 } from './runtime/types';
 export type { DrainOptions } from './runtime/web/drain';
-export { drainServer, trackConnections } from './runtime/web/drain';
+export { drainServer, drainSignal, trackConnections } from './runtime/web/drain';
 
 /** An action; `params` in run() are typed from the keys of `inputs`. */
 export function defineAction<const I extends ActionInputs = ActionInputs>(action: ActionDefinition<I>): ActionDefinition<I> {

@@ -65,7 +65,8 @@ export type WorkerMessage =
 
 /** Master → worker. */
 export type MasterMessage =
-  | { mycluster: 1; type: 'stop'; reason: string }
+  /** `restart`: the worker is being replaced (a rolling reload), so its clients should come back (websocket close 1012). */
+  | { mycluster: 1; type: 'stop'; reason: string; restart: boolean }
   /** The cluster stops soon (cluster.unreadyBeforeStop): the status action answers 503 from now on; serve the rest as usual. */
   | { mycluster: 1; type: 'unready'; reason: string }
   /** To a spare: take this slot, boot the app (reading the config afresh) and report ready. */

@@ -154,7 +154,7 @@ export class RollingReload {
       if (old) {
         run.retiring.add(old);
         run.retiringSince = Date.now();
-        old.stop(`replaced by pid ${replacement.pid} (reload #${run.id})`, this.options.stopTimeout);
+        old.stop(`replaced by pid ${replacement.pid} (reload #${run.id})`, this.options.stopTimeout, { restart: true });
       }
     }
     run.slot = null;

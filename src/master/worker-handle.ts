@@ -134,13 +134,16 @@ export class WorkerHandle {
     this.#state = 'stopping';
   }
 
-  /** Ask the worker to drain and exit; SIGKILL it if it is still alive after `timeoutMs`. */
-  stop(reason: string, timeoutMs: number): void {
+  /**
+   * Ask the worker to drain and exit; SIGKILL it if it is still alive after `timeoutMs`. `restart`: it is
+   * being replaced, not removed (its websocket clients are told 1012 Service Restart, else 1001 Going Away).
+   */
+  stop(reason: string, timeoutMs: number, { restart = false }: { restart?: boolean } = {}): void {
     if (this.#stopReason !== null) return;
     this.#stopReason = reason;
     this.#state = 'stopping';
     if (this.worker.isConnected()) {
-      this.worker.send(masterMessage({ type: 'stop', reason }));
+      this.worker.send(masterMessage({ type: 'stop', reason, restart }));
     } else {
       this.kill(`${reason} (IPC channel closed)`);
       return;

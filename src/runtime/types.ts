@@ -37,6 +37,8 @@ export interface ActionConnection {
   url: string;
   remoteIP: string | undefined;
   headers: IncomingHttpHeaders;
+  /** Aborted when a drain (a reload, a stop) reaches this request's connection: a long poll answers now. */
+  readonly drainSignal: AbortSignal;
   /** The HTTP status of a successful response (default 200), e.g. 201, or 503 from a health check. */
   setStatus(code: number): void;
 }

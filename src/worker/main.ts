@@ -13,6 +13,7 @@ import { EXIT_BOOT_FAILED, isMasterMessage, WORKER_ENV, type WorkerMessage, work
 import type { RunningApp } from '../runtime/app';
 import { meterHttpServers, workerMeters } from '../runtime/metrics';
 import { redisHealth } from '../runtime/redis-health';
+import { markRestarting } from '../runtime/restart-intent';
 import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
 
@@ -96,8 +97,10 @@ process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('message', (message: unknown) => {
   if (!isMasterMessage(message)) return;
-  if (message.type === 'stop') void stop(message.reason);
-  else if (message.type === 'unready') announceStop(message.reason);
+  if (message.type === 'stop') {
+    if (message.restart) markRestarting();
+    void stop(message.reason);
+  } else if (message.type === 'unready') announceStop(message.reason);
   else if (message.type === 'activate' && !booting && !stopping) boot(message.slot, message.title);
   else if (message.type === 'reopen-logs') reopenLogFile();
 });

@@ -79,7 +79,7 @@ test('npm pack → install in a fresh project → generate → start → one req
     { cwd: app, timeout: 20_000 },
   );
   const { api, internal, version } = JSON.parse(resolved);
-  assert.deepEqual(api, ['defineAction', 'defineConfig', 'defineInitializer', 'defineTask', 'drainServer', 'trackConnections']);
+  assert.deepEqual(api, ['defineAction', 'defineConfig', 'defineInitializer', 'defineTask', 'drainServer', 'drainSignal', 'trackConnections']);
   assert.equal(internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
   assert.equal(version, JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version);
 

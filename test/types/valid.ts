@@ -10,6 +10,7 @@ import {
   defineInitializer,
   defineTask,
   drainServer,
+  drainSignal,
   type Role,
   trackConnections,
 } from 'mycluster';
@@ -24,7 +25,8 @@ export const hello = defineAction({
     const shout: string | undefined = params.shout;
     await tasks.enqueue('greet', { name }, 'default');
     await tasks.enqueueIn(1000, 'greet', { name });
-    log.info({ url: connection.url, port: config.servers.web.port }, 'hello');
+    const draining: boolean = connection.drainSignal.aborted;
+    log.info({ url: connection.url, port: config.servers.web.port, draining }, 'hello');
     return { message: `${greeting} ${shout ? name.toUpperCase() : name}` };
   },
 });
@@ -63,12 +65,15 @@ export const ownServer = defineInitializer({
   name: 'own-server',
   async start({ config, role, projectRoot }: AppContext) {
     const current: Role = role;
-    server = http.createServer((_req, res) => res.end(`${current} ${projectRoot} ${config.cluster.stopTimeout}`));
+    server = http.createServer((req, res) => {
+      drainSignal(req).addEventListener('abort', () => res.end());
+      res.write(`${current} ${projectRoot} ${config.cluster.stopTimeout}`);
+    });
     trackConnections(server);
     await new Promise<void>((resolve) => server?.listen(0, resolve));
   },
   async stop() {
-    if (server) await drainServer(server, { idleGrace: 300 });
+    if (server) await drainServer(server, { idleGrace: 300, ramp: 250, closeCode: 1001 });
   },
 });
 

@@ -89,6 +89,7 @@ test('a rolling reload replaces slot after slot, each replacement ready before t
   assert.equal(c.pidfile(1), new1.pid);
   assert.equal(old1.received[0].type, 'stop');
   assert.equal(old1.received[0].reason, `replaced by pid ${new1.pid} (reload #1)`);
+  assert.equal(old1.received[0].restart, true, 'a replaced worker tells its websocket clients 1012 Service Restart');
   assert.equal(c.forksFor(2).length, 2, 'slot 2 boots once the old slot-1 worker is gone');
 
   c.forksFor(2)[1].ready();
@@ -285,6 +286,7 @@ test('SIGTERM during a reload kills the booting replacement, drains the rest and
   await c.settle();
   assert.deepEqual(replacement.signals, ['SIGKILL']);
   for (const slot of [1, 2]) assert.equal(c.forksFor(slot)[0].received[0].reason, 'cluster stopping');
+  for (const slot of [1, 2]) assert.equal(c.forksFor(slot)[0].received[0].restart, false, 'a stopped worker tells its websocket clients 1001 Going Away');
   assert.equal(c.state().lastReload.error, 'cluster stopping (SIGTERM)');
   assert.deepEqual(c.exits, [0]);
   assert.deepEqual([c.pidfile(1), c.pidfile(2)], [null, null]);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
 import type { ActionContext, ActionDefinition, AppContext } from '../types';
+import { drainSignal } from './drain';
 import { withMetadata } from './metadata';
 import { type Params, readParams } from './params';
 import { HttpError, sendJson } from './respond';
@@ -81,6 +82,9 @@ function actionContext(context: AppContext, params: Params, request: IncomingMes
       url: request.url ?? '/',
       remoteIP: request.socket.remoteAddress,
       headers: request.headers,
+      get drainSignal() {
+        return drainSignal(request);
+      },
       setStatus(code: number) {
         if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`setStatus takes an HTTP status 200..599, got ${code}`);
         setStatus(code);
