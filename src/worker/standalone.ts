@@ -9,24 +9,30 @@ import { loadConfig } from '../config';
 import { errorMessage } from '../errors';
 import { claimPidfile, preparePidFolder, removePidfile } from '../pids';
 import type { RunningApp } from '../runtime/app';
+import { Interrupts } from '../shared/interrupts';
 import { reopenLogFile } from '../shared/logger';
+import { procfileProcessName, watchProcfileRunner } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
 import { bootApp } from './boot';
 
 /**
  * The process id: `ACTIONHERO_TITLE`, else config.general.id, else the Procfile runner's process name
- * (`PS` from foreman/honcho, `DYNO` on Heroku: two Procfile lines in one checkout must not share a pidfile),
- * else the host's first external IPv4.
+ * (`web.1`: two Procfile lines in one checkout must not share a pidfile), else the host's first external
+ * IPv4 (or its hostname) and the pid, so that two untitled processes in one checkout never collide either.
  */
-export function processId(configuredId: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function processId(configuredId: string | undefined, env: NodeJS.ProcessEnv = process.env, pid = process.pid): string {
   if (configuredId) return configuredId;
-  const procfileName = env.PS || env.DYNO;
+  const procfileName = procfileProcessName(env);
   if (procfileName) return procfileName.replace(/[^\w.@-]/g, '_');
+  return `${externalIPv4() ?? os.hostname()}-${pid}`;
+}
+
+function externalIPv4(): string | undefined {
   for (const addresses of Object.values(os.networkInterfaces())) {
     const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
     if (external) return external.address;
   }
-  return os.hostname();
+  return undefined;
 }
 
 export async function runSingleProcess(): Promise<void> {
@@ -40,12 +46,16 @@ export async function runSingleProcess(): Promise<void> {
 
   let log: Logger | undefined;
   let app: RunningApp | undefined;
-  let interrupts = 0;
+  let stopping = false;
+  const interrupts = new Interrupts();
   const exit = (code: number): never => {
     removePidfile(pidfile, process.pid);
     process.exit(code);
   };
+  // A terminal's Ctrl-C under Ruby foreman brings INT from the terminal and TERM from foreman: one stop.
   const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
     log?.info({ reason }, `stopping (${reason})`);
     try {
       await app?.stop();
@@ -58,9 +68,13 @@ export async function runSingleProcess(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => {
-    interrupts += 1;
-    if (interrupts > 1) exit(1);
-    void stop('SIGINT');
+    const interrupt = interrupts.next();
+    if (interrupt === 'force') exit(1);
+    if (interrupt === 'stop') void stop('SIGINT');
+  });
+  watchProcfileRunner((runnerPid) => {
+    log?.warn({ runnerPid }, `the Procfile runner (parent pid ${runnerPid}) exited without stopping this line: stopping`);
+    void stop('Procfile runner gone');
   });
   for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
     process.on(signal, () => log?.warn(`${signal} ignored: rolling reloads need cluster mode (mycluster start --workers=N)`));
