@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, runMycluster } from '../helpers/cluster.mjs';
+import { copyFixture, repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { waitFor, within } from '../helpers/wait.mjs';
@@ -70,11 +70,8 @@ function exampleProject() {
   return dir;
 }
 
-async function generatedProject() {
-  const dir = project('generated');
-  const generated = await runMycluster(['generate', dir], { cwd: dir });
-  assert.equal(generated.code, 0, generated.stderr);
-  // A request that takes a while (it says when it started), to see whether a stop lets it finish.
+/** A request that takes 1.5 s and says when it started (`<dir>/slow-started`): is it answered across a stop? */
+function addSlowAction(dir) {
   fs.writeFileSync(
     path.join(dir, 'actions', 'slow.js'),
     [
@@ -91,6 +88,15 @@ async function generatedProject() {
       '',
     ].join('\n'),
   );
+}
+
+const slowStarted = (dir) => waitFor('the slow request to reach the app', () => fs.existsSync(path.join(dir, 'slow-started')), { timeoutMs: 10_000 });
+
+async function generatedProject() {
+  const dir = project('generated');
+  const generated = await runMycluster(['generate', dir], { cwd: dir });
+  assert.equal(generated.code, 0, generated.stderr);
+  addSlowAction(dir);
   return dir;
 }
 
@@ -180,9 +186,33 @@ test("nf: a terminal's Ctrl-C (INT to the whole group, and nf's copy) drains the
     async (response) => ({ status: response.status, slow: (await response.json()).slow }),
     (error) => ({ error: error.cause?.code ?? error.message }),
   );
-  await waitFor('the slow request to reach a worker', () => fs.existsSync(path.join(dir, 'slow-started')), { timeoutMs: 10_000 });
+  await slowStarted(dir);
   await stopAndExpectNothingLeft(started, dir, 'SIGINT', { group: true });
   assert.deepEqual(await inFlight, { status: 200, slow: true });
   assert.doesNotMatch(started.output(), /second SIGINT/);
   assert.match(started.output(), /"msg":"cluster stopped"/);
+});
+
+test("a single process given INT and TERM at once (Ruby foreman's lines on a terminal's Ctrl-C) stops once, exit 0", async () => {
+  const dir = copyFixture('http-app');
+  projects.push(fs.realpathSync(dir));
+  addSlowAction(dir);
+  const port = await freePort();
+  const single = startMycluster(['start'], { cwd: dir, env: { PORT: String(port), PS: 'web.1', NODE_ENV: 'development' } });
+  try {
+    await single.waitForLine((line) => /^mycluster web\.1 ready/.test(line.msg ?? ''), { what: 'ready' });
+    // A request in flight keeps the stop going while the second signal arrives.
+    const inFlight = fetch(`http://127.0.0.1:${port}/api/slow`).then((response) => response.status);
+    await slowStarted(dir);
+    process.kill(single.pid, 'SIGINT');
+    process.kill(single.pid, 'SIGTERM');
+    assert.equal(await inFlight, 200);
+    assert.deepEqual(await single.waitForExit(), { code: 0, signal: null });
+    assert.deepEqual(
+      single.lines.filter((line) => /^stopping/.test(line.msg ?? '')).map((line) => line.msg),
+      ['stopping (SIGINT)'],
+    );
+  } finally {
+    await single.kill();
+  }
 });
