@@ -7,6 +7,9 @@
 /** How often the parent is checked: a stop follows the runner's exit within this. */
 const PARENT_CHECK_MS = 1_000;
 
+/** Set by a local runner that the line's process stops with: `PS` (Ruby foreman, honcho), `FOREMAN_WORKER_NAME` (node-foreman). */
+export const PROCFILE_RUNNER_VARIABLES = ['PS', 'FOREMAN_WORKER_NAME'] as const;
+
 /** The Procfile process name: `PS` (Ruby foreman, honcho), `FOREMAN_WORKER_NAME` (node-foreman), `DYNO` (Heroku). */
 export function procfileProcessName(env: NodeJS.ProcessEnv): string | undefined {
   return env.PS || env.FOREMAN_WORKER_NAME || env.DYNO || undefined;
@@ -20,13 +23,13 @@ export interface ParentWatchOptions {
 }
 
 /**
- * When a local Procfile runner started this process (`PS` or `FOREMAN_WORKER_NAME` set), call `onGone` once
+ * When a local Procfile runner started this process (one of PROCFILE_RUNNER_VARIABLES set), call `onGone` once
  * with the runner's pid when the parent changes (the runner exited, or the shell it ran the line through
  * did). Returns the function that stops watching; undefined when there is nothing to watch.
  */
 export function watchProcfileRunner(onGone: (runnerPid: number) => void, options: ParentWatchOptions = {}): (() => void) | undefined {
   const env = options.env ?? process.env;
-  if (!env.PS && !env.FOREMAN_WORKER_NAME) return undefined;
+  if (!PROCFILE_RUNNER_VARIABLES.some((name) => env[name])) return undefined;
   const parentPid = options.parentPid ?? (() => process.ppid);
   const runnerPid = parentPid();
   let timer: NodeJS.Timeout;

@@ -216,3 +216,22 @@ test("a single process given INT and TERM at once (Ruby foreman's lines on a ter
     await single.kill();
   }
 });
+
+test('start --daemon from a Procfile line detaches from its runner: the master does not watch for it', async () => {
+  const dir = copyFixture('http-app');
+  projects.push(fs.realpathSync(dir));
+  const env = { PORT: String(await freePort()), PS: 'web.1', FOREMAN_WORKER_NAME: 'web.1' };
+  try {
+    const started = await runMycluster(['start', '--workers=1', '--daemon'], { cwd: dir, env });
+    assert.equal(started.code, 0, started.stderr);
+    const master = Number(fs.readFileSync(path.join(dir, 'pids', 'cluster_pidfile'), 'utf8'));
+    const environ = fs.readFileSync(`/proc/${master}/environ`, 'utf8').split('\0');
+    assert.deepEqual(
+      environ.filter((entry) => /^(PS|FOREMAN_WORKER_NAME)=/.test(entry)),
+      [],
+    );
+  } finally {
+    const stopped = await runMycluster(['stop'], { cwd: dir });
+    assert.equal(stopped.code, 0, stopped.stderr);
+  }
+});
