@@ -7,10 +7,10 @@
 /** How often the parent is checked: a stop follows the runner's exit within this. */
 const PARENT_CHECK_MS = 1_000;
 
-/** Set by a local runner that the line's process stops with: `PS` (Ruby foreman, honcho), `FOREMAN_WORKER_NAME` (node-foreman). */
+/** Set by a local runner that the line's process stops with: `PS` (Ruby foreman), `FOREMAN_WORKER_NAME` (node-foreman). */
 export const PROCFILE_RUNNER_VARIABLES = ['PS', 'FOREMAN_WORKER_NAME'] as const;
 
-/** The Procfile process name: `PS` (Ruby foreman, honcho), `FOREMAN_WORKER_NAME` (node-foreman), `DYNO` (Heroku). */
+/** The Procfile process name: `PS` (Ruby foreman), `FOREMAN_WORKER_NAME` (node-foreman), `DYNO` (Heroku). */
 export function procfileProcessName(env: NodeJS.ProcessEnv): string | undefined {
   return env.PS || env.FOREMAN_WORKER_NAME || env.DYNO || undefined;
 }

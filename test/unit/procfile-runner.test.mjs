@@ -16,7 +16,7 @@ const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-procfile-
 
 test("a single process's id: the title, else the runner's process name, else the host and the pid", () => {
   assert.equal(processId('api', { PS: 'web.1' }), 'api');
-  assert.equal(processId(undefined, { PS: 'web.1' }), 'web.1', 'Ruby foreman, honcho');
+  assert.equal(processId(undefined, { PS: 'web.1' }), 'web.1', 'Ruby foreman');
   assert.equal(processId(undefined, { FOREMAN_WORKER_NAME: 'worker.1' }), 'worker.1', 'node-foreman');
   assert.equal(processId(undefined, { DYNO: 'run.4/2' }), 'run.4_2', 'Heroku; made safe for a file name');
   assert.equal(procfileProcessName({}), undefined);
