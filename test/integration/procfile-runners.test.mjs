@@ -29,6 +29,7 @@ after(async () => {
   for (const { pid } of left) kill(pid);
   await redis?.stop();
   assert.deepEqual(left, [], 'no process of a test project outlives the tests');
+  for (const dir of projects) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** The processes running in `dir` (their cwd), the runner included: mycluster's titles hide the path from `ps`. */

@@ -5,14 +5,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { locateCluster } from '../../dist/commands/locate.js';
 import { loadConfigWithSources } from '../../dist/config/index.js';
 import { Interrupts } from '../../dist/shared/interrupts.js';
 import { procfileProcessName, watchProcfileRunner } from '../../dist/shared/procfile-runner.js';
 import { processId } from '../../dist/worker/standalone.js';
 
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-procfile-unit-'));
+const tempDirs = [];
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-procfile-unit-'));
+  tempDirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 test("a single process's id: the title, else the runner's process name, else the host and the pid", () => {
   assert.equal(processId('api', { PS: 'web.1' }), 'api');
