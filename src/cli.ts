@@ -2,6 +2,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ScaleTarget } from './commands/scale';
+import { PIDS_VARIABLE } from './config/defaults';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, MyclusterError, UsageError } from './errors';
 
 function parseWorkerCount(value: string): number {
@@ -44,6 +45,7 @@ function version(): string {
 
 interface StartOptions {
   workers?: number;
+  pids?: string;
   workerTitlePrefix?: string;
   silent?: boolean;
   daemon?: boolean;
@@ -73,12 +75,15 @@ function buildProgram(): Command {
     .argument('[mode]', '"cluster" to run a master and workers (same as --workers with the default count)')
     .option('--workers <n>', 'run a master and N workers (default N: CPUs - 1, at least 1)', parseWorkerCount)
     .option('--workerTitlePrefix <prefix>', 'process title and pidfile prefix of the workers', parseTitlePrefix)
+    .option('--pids <dir>', 'the pid folder (default: config.general.paths.pid); two clusters in one checkout need one each')
     .option('--silent', 'print no logs')
     .option('--daemon', 'detach (cluster mode): logs go to log/mycluster.log; returns once every worker is ready')
     .option('--watch', 'development: rolling reload when project files change')
     .action(async (mode: string | undefined, options: StartOptions) => {
       if (mode !== undefined && mode !== 'cluster') throw new UsageError(`start takes "cluster" or nothing, got "${mode}"`);
       if (options.silent) process.env.MYCLUSTER_SILENT = '1';
+      // Through the environment, so the workers (which read the config afresh) and --daemon's child see it too.
+      if (options.pids) process.env[PIDS_VARIABLE] = path.resolve(options.pids);
       const clustered = mode === 'cluster' || options.workers !== undefined;
       if ((options.daemon || options.watch) && !clustered) {
         throw new UsageError(`--${options.daemon ? 'daemon' : 'watch'} needs cluster mode: add --workers=N or "cluster"`);

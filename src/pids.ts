@@ -120,8 +120,14 @@ function isLiveHolder(holder: number | null | undefined, pid: number): holder is
   return typeof holder === 'number' && holder !== pid && isAlive(holder) && isMyclusterProcess(holder);
 }
 
-function refuse(file: string, holder: number, what: string): never {
-  throw new PidfileError(`${what} is already running with pid ${holder} (pidfile ${file})`);
+/** What a claim says when the pidfile is taken: what runs there, and a hint on how to run another one. */
+interface ClaimOf {
+  what: string;
+  hint?: string;
+}
+
+function refuse(file: string, holder: number, { what, hint }: ClaimOf): never {
+  throw new PidfileError(`${what} is already running with pid ${holder} (pidfile ${file})${hint ? `; ${hint}` : ''}`);
 }
 
 /**
@@ -131,7 +137,7 @@ function refuse(file: string, holder: number, what: string): never {
  * (the exclusive create gets it then). Nothing but a lock holder removes a stale pidfile, so it cannot
  * change between the read and the rename.
  */
-function replaceStale(file: string, pid: number, mode: number, what: string): boolean {
+function replaceStale(file: string, pid: number, mode: number, claim: ClaimOf): boolean {
   const lock = `${file}.lock`;
   if (!createExclusive(lock, pid, mode)) {
     // A holder that died between creating and removing the lock would block every start: drop its lock.
@@ -142,7 +148,7 @@ function replaceStale(file: string, pid: number, mode: number, what: string): bo
   try {
     const holder = pidIn(file);
     if (holder === undefined) return false;
-    if (isLiveHolder(holder, pid)) refuse(file, holder, what);
+    if (isLiveHolder(holder, pid)) refuse(file, holder, claim);
     writePidfile(file, pid, mode);
     return true;
   } finally {
@@ -155,14 +161,14 @@ function replaceStale(file: string, pid: number, mode: number, what: string): bo
  * gets it, and the others fail naming its pid. A stale file (process gone, garbage, or a pid reused by
  * something that is not mycluster) is replaced.
  */
-export async function claimPidfile(file: string, pid: number, options: { mode?: number; what: string }): Promise<void> {
+export async function claimPidfile(file: string, pid: number, options: ClaimOf & { mode?: number }): Promise<void> {
   const mode = options.mode ?? 0o644;
   await pollUntil(
     () => {
       if (createExclusive(file, pid, mode)) return true;
       const holder = pidIn(file);
-      if (isLiveHolder(holder, pid)) refuse(file, holder, options.what);
-      return replaceStale(file, pid, mode, options.what) || undefined;
+      if (isLiveHolder(holder, pid)) refuse(file, holder, options);
+      return replaceStale(file, pid, mode, options) || undefined;
     },
     CLAIM_TIMEOUT_MS,
     () => new PidfileError(`cannot claim pidfile ${file}: ${file}.lock stayed in place for ${CLAIM_TIMEOUT_MS} ms; remove it if no mycluster is starting`),

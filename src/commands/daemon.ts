@@ -10,6 +10,7 @@ import type { Config } from '../config/types';
 import { MyclusterError } from '../errors';
 import { readStateFile, STATE_FILE } from '../master/state';
 import { pollUntil } from '../shared/deadline';
+import { PROCFILE_RUNNER_VARIABLES } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
 
 /** Beyond readyTimeout: the time to load the config and fork. */
@@ -45,11 +46,10 @@ export async function startDaemon(startArgs: string[]): Promise<void> {
   const logFile = daemonLogFile(config);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const output = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [process.argv[1], ...startArgs], {
-    detached: true,
-    stdio: ['ignore', output, output],
-    env: { ...process.env, MYCLUSTER_LOG_FILE: logFile, MYCLUSTER_LOG_FORMAT: 'json' },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, MYCLUSTER_LOG_FILE: logFile, MYCLUSTER_LOG_FORMAT: 'json' };
+  // Detached, the cluster outlives what started it: it must not stop when a Procfile runner's line ends.
+  for (const name of PROCFILE_RUNNER_VARIABLES) delete env[name];
+  const child = spawn(process.execPath, [process.argv[1], ...startArgs], { detached: true, stdio: ['ignore', output, output], env });
   fs.closeSync(output);
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));

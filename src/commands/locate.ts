@@ -1,4 +1,5 @@
 /** Finding the running cluster for `status`, `reload`, `stop` and `scale`: its pid folder, master and published state. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
 import { MyclusterError } from '../errors';
@@ -32,11 +33,30 @@ export async function locateCluster(options: LocateOptions): Promise<Located> {
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
   const masterPid = readPidfile(pidfile);
   if (masterPid === null || !isAlive(masterPid)) {
-    throw new MyclusterError(
-      `no cluster is running: no live pid in ${pidfile} (${from}); run this in the project, or point to it with --pids <dir> or PROJECT_ROOT=<dir>`,
-    );
+    const below = clusterFoldersBelow(pidFolder);
+    const pointTo =
+      below.length > 0 ? `pass --pids ${below.join(' or --pids ')}` : 'run this in the project, or point to it with --pids <dir> or PROJECT_ROOT=<dir>';
+    throw new MyclusterError(`no cluster is running: no live pid in ${pidfile} (${from}); ${pointTo}`);
   }
   return { pidFolder, masterPid };
+}
+
+/** Folders inside the pid folder where a cluster runs: each line of a Procfile that runs two clusters has its own (`start --pids`). */
+function clusterFoldersBelow(pidFolder: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(pidFolder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(pidFolder, entry.name))
+    .filter((folder) => {
+      const pid = readPidfile(path.join(folder, CLUSTER_PIDFILE));
+      return pid !== null && isAlive(pid);
+    })
+    .sort();
 }
 
 /** Poll until `check` returns a value, or fail with `what` after the timeout. */

@@ -32,6 +32,12 @@ function envPort(env: NodeJS.ProcessEnv): number | string | undefined {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+/**
+ * The pid folder `start --pids` chose, passed on to the workers and to `--daemon`'s child. It wins over every
+ * layer: a flag on the command line is the most specific setting.
+ */
+export const PIDS_VARIABLE = 'MYCLUSTER_PIDS';
+
 /** The config keys the built-in defaults take from an env variable, so errors can name the variable. */
 export const envVariableOfKey: Readonly<Record<string, string>> = {
   'general.id': 'ACTIONHERO_TITLE',

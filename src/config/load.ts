@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
 import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
-import { builtInDefaults, envVariableOfKey, roleFromEnv, roleKeys } from './defaults';
+import { builtInDefaults, envVariableOfKey, PIDS_VARIABLE, roleFromEnv, roleKeys } from './defaults';
 import { isPlainObject, mergeLayer, type PlainObject, Provenance } from './merge';
 import { resolvePathsAgainst, wrapSinglePaths } from './paths';
 import { refuseRedisCluster } from './redis-cluster';
@@ -64,6 +64,8 @@ export async function loadConfigWithSources({ projectRoot, env = process.env }: 
     for (const file of files) await mergeSection(config, file, sectionName, provenance);
   }
   mergeLayer(config, parseOverrides(env), OVERRIDES_VARIABLE, provenance);
+  const pidFolder = env[PIDS_VARIABLE];
+  if (pidFolder) mergeLayer(config, { general: { paths: { pid: pidFolder } } }, `start --pids (${PIDS_VARIABLE})`, provenance);
 
   wrapSinglePaths(config);
   refuseRedisCluster(config, provenance);

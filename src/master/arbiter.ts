@@ -2,6 +2,7 @@ import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ClusterConfig } from '../config/types';
 import { EXIT_BOOT_FAILED, isWorkerMessage, type WorkerHeartbeat, type WorkerMessage } from '../protocol';
+import { Interrupts, REPEAT_WINDOW_MS } from '../shared/interrupts';
 import { reopenLogFile } from '../shared/logger';
 import type { ClusterEventListener } from './events';
 import { findHealthProblem } from './health';
@@ -49,7 +50,7 @@ export class Arbiter {
   private readonly spare: Spare;
   private readonly pidfiles: SlotPidfiles;
   private stopping: { code: number } | null = null;
-  private interrupts = 0;
+  private readonly interrupts = new Interrupts();
   private everReady = false;
   private inEquilibrium = false;
   private tickScheduled = false;
@@ -148,9 +149,13 @@ export class Arbiter {
   // ---- signals -------------------------------------------------------------------------------
 
   private interrupt(): void {
-    this.interrupts += 1;
-    if (this.interrupts === 1) {
+    const interrupt = this.interrupts.next();
+    if (interrupt === 'stop') {
       this.beginStop('SIGINT', 0, this.options.cluster.unreadyBeforeStop);
+      return;
+    }
+    if (interrupt === 'copy') {
+      this.log.info(`SIGINT again within ${REPEAT_WINDOW_MS} ms: the same interrupt (a runner passing on Ctrl-C), still draining`);
       return;
     }
     this.log.warn('second SIGINT: killing every worker now');

@@ -4,6 +4,7 @@ import { loadConfig } from '../config';
 import type { Config } from '../config/types';
 import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile } from '../pids';
 import { createLogger } from '../shared/logger';
+import { watchProcfileRunner } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
 import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
@@ -47,7 +48,11 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const pidFolder = config.general.paths.pid;
   preparePidFolder(pidFolder);
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
-  await claimPidfile(pidfile, process.pid, { mode: config.general.pidFileMode, what: 'a mycluster cluster' });
+  await claimPidfile(pidfile, process.pid, {
+    mode: config.general.pidFileMode,
+    what: 'a mycluster cluster',
+    hint: 'a second cluster in this checkout needs a pid folder of its own: start it with --pids <dir>',
+  });
 
   const logFile = process.env.MYCLUSTER_LOG_FILE || undefined;
   const log = createLogger({ level: config.logger.level, role: 'master', file: logFile });
@@ -111,5 +116,9 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   });
   log.info({ projectRoot, pidfile }, `mycluster master started (pid ${process.pid})`);
   arbiter.start();
+  watchProcfileRunner((runnerPid) => {
+    log.warn({ runnerPid }, `the Procfile runner (parent pid ${runnerPid}) exited without stopping this line: stopping the cluster`);
+    arbiter.shutdown('Procfile runner gone', 0);
+  });
   if (options.watch) await watchProject(projectRoot, log, (reason) => arbiter.triggerReload(reason));
 }

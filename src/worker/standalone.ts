@@ -11,24 +11,30 @@ import { errorMessage } from '../errors';
 import { claimPidfile, preparePidFolder, removePidfile } from '../pids';
 import type { RunningApp } from '../runtime/app';
 import { APP_PROCESS_TAG_ENV, stopAppProcesses } from '../shared/app-processes';
+import { Interrupts } from '../shared/interrupts';
 import { reopenLogFile } from '../shared/logger';
+import { procfileProcessName, watchProcfileRunner } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
 import { bootApp } from './boot';
 
 /**
  * The process id: `ACTIONHERO_TITLE`, else config.general.id, else the Procfile runner's process name
- * (`PS` from foreman/honcho, `DYNO` on Heroku: two Procfile lines in one checkout must not share a pidfile),
- * else the host's first external IPv4.
+ * (`web.1`: two Procfile lines in one checkout must not share a pidfile), else the host's first external
+ * IPv4 (or its hostname) and the pid, so that two untitled processes in one checkout never collide either.
  */
-export function processId(configuredId: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function processId(configuredId: string | undefined, env: NodeJS.ProcessEnv = process.env, pid = process.pid): string {
   if (configuredId) return configuredId;
-  const procfileName = env.PS || env.DYNO;
+  const procfileName = procfileProcessName(env);
   if (procfileName) return procfileName.replace(/[^\w.@-]/g, '_');
+  return `${externalIPv4() ?? os.hostname()}-${pid}`;
+}
+
+function externalIPv4(): string | undefined {
   for (const addresses of Object.values(os.networkInterfaces())) {
     const external = addresses?.find((address) => address.family === 'IPv4' && !address.internal);
     if (external) return external.address;
   }
-  return os.hostname();
+  return undefined;
 }
 
 export async function runSingleProcess(): Promise<void> {
@@ -45,8 +51,8 @@ export async function runSingleProcess(): Promise<void> {
 
   let log: Logger | undefined;
   let app: RunningApp | undefined;
-  let interrupts = 0;
   let stopping = false;
+  const interrupts = new Interrupts();
   const exit = async (code: number, graceMs = config.cluster.stopTimeout): Promise<never> => {
     if (config.cluster.stopChildProcesses && log) {
       await stopAppProcesses(tag, { owner: `mycluster ${id}`, graceMs, log, exclude: [process.pid] });
@@ -54,6 +60,7 @@ export async function runSingleProcess(): Promise<void> {
     removePidfile(pidfile, process.pid);
     process.exit(code);
   };
+  // A terminal's Ctrl-C under Ruby foreman brings INT from the terminal and TERM from foreman: one stop.
   const stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -75,9 +82,13 @@ export async function runSingleProcess(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => {
-    interrupts += 1;
-    if (interrupts > 1) void exit(1, 0);
-    void stop('SIGINT');
+    const interrupt = interrupts.next();
+    if (interrupt === 'force') void exit(1, 0);
+    if (interrupt === 'stop') void stop('SIGINT');
+  });
+  watchProcfileRunner((runnerPid) => {
+    log?.warn({ runnerPid }, `the Procfile runner (parent pid ${runnerPid}) exited without stopping this line: stopping`);
+    void stop('Procfile runner gone');
   });
   for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
     process.on(signal, () => log?.warn(`${signal} ignored: rolling reloads need cluster mode (mycluster start --workers=N)`));

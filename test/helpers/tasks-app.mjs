@@ -120,7 +120,7 @@ export async function settle(client, ids, { timeoutMs = 20_000, namespace } = {}
 
 /**
  * The processes of a Procfile: [{ name, env, command, args }], with the leading `KEY=value` words of each
- * command line as its env (no quoting: the Procfiles under test have none).
+ * command line as its env and the `exec` after them dropped (no quoting: the Procfiles under test have none).
  */
 export function parseProcfile(file) {
   return fs
@@ -137,6 +137,7 @@ export function parseProcfile(file) {
         const [key, ...value] = words.shift().split('=');
         env[key] = value.join('=');
       }
+      if (words[0] === 'exec') words.shift();
       return { name: match[1], env, command: words[0], args: words.slice(1) };
     });
 }

@@ -303,8 +303,8 @@ test('example/Procfile works unchanged: its web and worker lines (plus ENABLE_TC
   );
   const redis = await redisServer();
   const db = client(redis.url);
-  // Each process in its own copy, as on a Procfile platform (one dyno each; a single process's pidfile is
-  // pids/mycluster-<host IP>, so two in one folder on one host would need distinct ACTIONHERO_TITLEs).
+  // Each process in its own copy, as on a Procfile platform (one dyno each). procfile-runners.test.mjs runs
+  // both lines from one checkout under real Procfile runners.
   const started = {};
   for (const proc of procs) {
     const dir = copyFixture('tasks-app');

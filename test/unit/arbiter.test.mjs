@@ -370,6 +370,7 @@ test('a second SIGINT kills every worker at once and the cluster exits 1', async
   c.signal('SIGINT');
   await c.settle();
   assert.deepEqual(c.exits, []);
+  t.mock.timers.tick(1_000);
   c.signal('SIGINT');
   await c.settle();
   assert.deepEqual(
@@ -377,6 +378,30 @@ test('a second SIGINT kills every worker at once and the cluster exits 1', async
     [['SIGKILL'], ['SIGKILL']],
   );
   assert.deepEqual(c.exits, [1]);
+});
+
+test('a copy of the first SIGINT (a Procfile runner passing on the Ctrl-C the whole group got) drains, kills no one', async (t) => {
+  const c = await readyCluster(t, { workers: 2 });
+  for (const worker of c.forks) worker.ignoresStop = true;
+  c.signal('SIGINT');
+  c.signal('SIGINT');
+  await c.settle();
+  t.mock.timers.tick(999);
+  c.signal('SIGINT');
+  await c.settle();
+  assert.deepEqual(
+    c.forks.map((worker) => worker.signals),
+    [[], []],
+    'no worker was killed',
+  );
+  assert.deepEqual(
+    c.forks.map((worker) => worker.receivedTypes().at(-1)),
+    ['stop', 'stop'],
+  );
+  assert.equal(c.logged('SIGINT again within 1000 ms: the same interrupt (a runner passing on Ctrl-C), still draining').length, 2);
+  for (const worker of c.forks) worker.exit(0);
+  await c.settle();
+  assert.deepEqual(c.exits, [0]);
 });
 
 test('TTINs that arrive before the loop runs each add a worker (the queue keeps repeats)', async (t) => {

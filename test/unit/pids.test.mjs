@@ -48,14 +48,16 @@ test('a live pid that is not a mycluster process is stale (pid reused)', async (
   }
 });
 
-test('a live mycluster process makes claim refuse, naming its pid', async () => {
+test('a live mycluster process makes claim refuse, naming its pid and the hint', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'p');
   const child = spawn(process.execPath, ['-e', 'process.title = "mycluster master test"; setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
   try {
     await waitFor('the child to carry its mycluster title', () => isMyclusterProcess(child.pid), { timeoutMs: 5_000 });
     fs.writeFileSync(file, `${child.pid}\n`);
-    await assert.rejects(claimPidfile(file, process.pid, { what: 'a mycluster cluster' }), new RegExp(`already running with pid ${child.pid}`));
+    await assert.rejects(claimPidfile(file, process.pid, { what: 'a mycluster cluster', hint: 'start it with --pids <dir>' }), {
+      message: `a mycluster cluster is already running with pid ${child.pid} (pidfile ${file}); start it with --pids <dir>`,
+    });
     assert.equal(readPidfile(file), child.pid);
   } finally {
     child.kill('SIGKILL');
