@@ -209,10 +209,10 @@ test("a single process given INT and TERM at once (Ruby foreman's lines on a ter
     process.kill(single.pid, 'SIGTERM');
     assert.equal(await inFlight, 200);
     assert.deepEqual(await single.waitForExit(), { code: 0, signal: null });
-    assert.deepEqual(
-      single.lines.filter((line) => /^stopping/.test(line.msg ?? '')).map((line) => line.msg),
-      ['stopping (SIGINT)'],
-    );
+    // One stop, whichever signal the process handled first (two signals sent together may arrive in either order).
+    const stops = single.lines.filter((line) => /^stopping/.test(line.msg ?? '')).map((line) => line.msg);
+    assert.equal(stops.length, 1, stops.join(' | '));
+    assert.match(stops[0], /^stopping \(SIG(INT|TERM)\)$/);
   } finally {
     await single.kill();
   }
