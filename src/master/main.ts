@@ -207,13 +207,14 @@ async function startMaster(
     },
     upgrade: {
       request: (refusal) => {
-        const error = refusal ?? (upgrade.running ? 'an upgrade is already in progress' : null);
-        if (error) {
-          log.warn({ error }, `upgrade refused: ${error}`);
-          lastUpgrade = { ok: false, error, from: process.pid, to: null, requestedAt: Date.now(), finishedAt: Date.now() };
-          return;
+        if (upgrade.running) {
+          log.info('upgrade requested during an upgrade: it is answered by the one under way');
+        } else if (refusal) {
+          log.warn({ error: refusal }, `upgrade refused: ${refusal}`);
+          lastUpgrade = { ok: false, error: refusal, from: process.pid, to: null, requestedAt: Date.now(), finishedAt: Date.now() };
+        } else {
+          upgrade.start();
         }
-        upgrade.start();
       },
       get running() {
         return upgrade.running;
