@@ -44,14 +44,17 @@ export async function upgrade(options: UpgradeOptions): Promise<void> {
       () => {
         const state = readStateFile(stateFile);
         if (state) progress.observe(state);
-        if (state && state.master.pid === masterPid) {
-          const last = state.lastUpgrade;
-          if (last && !last.ok && last.finishedAt > earlierResultAt) throw new MyclusterError(`upgrade failed: ${last.error}`);
-          if (!isAlive(masterPid)) throw new MyclusterError(`the master (pid ${masterPid}) exited during the upgrade`);
-          return undefined;
+        const last = state?.master.pid === masterPid ? state.lastUpgrade : undefined;
+        if (last && !last.ok && last.finishedAt > earlierResultAt) throw new MyclusterError(`upgrade failed: ${last.error}`);
+        const successor = state && state.master.pid !== masterPid && state.master.upgradedFrom?.pid === masterPid ? state : undefined;
+        if (successor?.equilibrium && successor.master.upgradedFrom?.drained) return successor;
+        if (!isAlive(masterPid)) {
+          if (!successor) throw new MyclusterError(`the master (pid ${masterPid}) exited during the upgrade`);
+          if (successor.equilibrium) {
+            throw new MyclusterError(`the old master (pid ${masterPid}) died during the upgrade; the new master (pid ${successor.master.pid}) serves`);
+          }
         }
-        const done = state && state.master.upgradedFrom?.pid === masterPid && state.master.upgradedFrom.drained && state.equilibrium;
-        return done ? state : undefined;
+        return undefined;
       },
       options.timeout ?? DEFAULT_TIMEOUT_S,
       `the upgrade of the master (pid ${masterPid})`,
