@@ -41,7 +41,9 @@ function testNginxConfig(generated, { tmp, port }) {
   return nginxConfig({ tmp, http: `  # ---- the generated nginx.conf ----\n${site}` });
 }
 
-test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads and 3 upgrades of the master', { skip: skipWithoutNginx }, async () => {
+test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads and 3 upgrades of the master', {
+  skip: skipWithoutNginx,
+}, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-nginx-'));
   const project = path.join(tmp, 'app');
   await generate({ directory: project });

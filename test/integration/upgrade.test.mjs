@@ -68,7 +68,10 @@ describe('mycluster upgrade', () => {
     process.kill(cluster.pid, 'SIGTERM');
     assert.equal((await cluster.waitForExit(30_000)).code, 0);
     await assertNothingLeft(cluster);
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')).filter((name) => !name.startsWith('.')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'pids')).filter((name) => !name.startsWith('.')),
+      [],
+    );
   });
 
   test('a new master that cannot serve changes nothing: broken config, broken install, workers that do not boot, the new master SIGKILLed', async () => {
@@ -161,6 +164,9 @@ describe('mycluster upgrade', () => {
     assert.equal((await cluster.waitForExit(30_000)).code, 0);
     assert.equal((await third).code, 1);
     await assertNothingLeft(cluster);
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')).filter((name) => !name.startsWith('.')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'pids')).filter((name) => !name.startsWith('.')),
+      [],
+    );
   });
 });
