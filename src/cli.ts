@@ -125,6 +125,15 @@ function buildProgram(): Command {
       await reload(options);
     });
 
+  withClusterLocation(program.command('upgrade'), 'give up waiting after this many seconds (default: 300)')
+    .description('replace the master itself (the mycluster and Node installed now) without closing its sockets; exit 1 if the new one did not come up')
+    .option('--node <path>', "the node binary for the new master (default: the running master's path)")
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { pids?: string; timeout?: number; json?: boolean; node?: string }) => {
+      const { upgrade } = require('./commands/upgrade.js') as typeof import('./commands/upgrade.js');
+      await upgrade(options);
+    });
+
   withClusterLocation(program.command('stop'), 'give up waiting after this many seconds (default: 120)')
     .description('stop the cluster (TERM) and wait until the master is gone')
     .option('--json', 'print the result as JSON')

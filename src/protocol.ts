@@ -110,7 +110,44 @@ export const WORKER_ENV = {
   heartbeatMs: 'MYCLUSTER_HEARTBEAT_MS',
   /** '1' when the master serves metrics: the worker then counts and reports them. */
   metrics: 'MYCLUSTER_METRICS',
+  /** JSON `[{ address, fd }]`: the master's listening sockets, inherited at these fds (src/master/listeners.ts). */
+  listeners: 'MYCLUSTER_LISTENERS',
 } as const;
 
 /** Exit code of a worker that could not boot (config, listen, initializer): the master must not crash-loop on it. */
 export const EXIT_BOOT_FAILED = 3;
+
+/**
+ * Between the two masters of an upgrade (`mycluster upgrade`), over the IPC channel of the new master, which
+ * the old one spawned. The new master learns what it takes over from `UPGRADE_ENV`.
+ */
+export type SuccessorMessage =
+  /** New → old: all its workers are ready and `cluster_pidfile` names it; the old master may drain and leave. */
+  | { mycluster: 1; type: 'successor-ready' }
+  /** New → old: it could not start (config, listen); it exits. */
+  | { mycluster: 1; type: 'successor-failed'; error: string };
+
+/** Old → new: its workers are gone; the upgrade is complete. */
+export type PredecessorMessage = { mycluster: 1; type: 'predecessor-drained' };
+
+const successorTypes: ReadonlySet<string> = new Set<SuccessorMessage['type']>(['successor-ready', 'successor-failed']);
+
+export function isSuccessorMessage(value: unknown): value is SuccessorMessage {
+  return isOurs(value) && successorTypes.has(value.type);
+}
+
+export function isPredecessorMessage(value: unknown): value is PredecessorMessage {
+  return isOurs(value) && value.type === 'predecessor-drained';
+}
+
+/** Environment variable (JSON `UpgradeHandoff`) that makes a starting master the successor of a running one. */
+export const UPGRADE_ENV = 'MYCLUSTER_UPGRADE';
+
+export interface UpgradeHandoff {
+  /** The old master's pid. */
+  from: number;
+  /** How many upgrades the cluster has been through, this one included. */
+  upgrades: number;
+  /** The old master's listening sockets, open in the new master at these fds. */
+  listeners: Array<{ address: string; fd: number }>;
+}

@@ -1,9 +1,11 @@
 /** `mycluster status`, `reload` and `stop`: act on a running cluster through its pidfile and state file. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { MyclusterError } from '../errors';
 import { describeRedisHealth } from '../master/redis-health';
 import { type ClusterState, readStateFile, STATE_FILE } from '../master/state';
 import { isAlive } from '../pids';
+import { resolveProjectRoot } from '../shared/project';
 import { type LocateOptions, locateCluster, publishedState, waitFor } from './locate';
 import { reportResult } from './progress';
 import { formatTable } from './table';
@@ -27,6 +29,20 @@ export async function status(options: LocateOptions & { json?: boolean }): Promi
         );
   if (!state) throw new MyclusterError(`the cluster (pid ${masterPid}) has not published its state yet; try again, or wait for it with --timeout`);
   process.stdout.write(options.json ? `${JSON.stringify(state, null, 2)}\n` : formatStatus(state));
+  const installed = installedVersion();
+  if (!options.json && installed && state.master.version && installed !== state.master.version) {
+    process.stderr.write(`warning: mycluster ${installed} is installed, the master runs ${state.master.version}: run mycluster upgrade\n`);
+  }
+}
+
+/** The version of the mycluster the project has installed now (what an upgrade would start), if it has one. */
+function installedVersion(): string | undefined {
+  const file = path.join(resolveProjectRoot(), 'node_modules', 'mycluster', 'package.json');
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function formatDuration(ms: number): string {
@@ -39,7 +55,7 @@ function formatDuration(ms: number): string {
 function formatStatus(state: ClusterState): string {
   const age = Date.now() - state.updatedAt;
   const lines = [
-    `master pid ${state.master.pid}, up ${formatDuration(state.master.uptimeMs + age)}, ${state.desiredWorkers} workers` +
+    `master pid ${state.master.pid}${state.master.version ? ` (mycluster ${state.master.version}${state.master.upgrades ? `, ${state.master.upgrades} upgrades` : ''})` : ''}, up ${formatDuration(state.master.uptimeMs + age)}, ${state.desiredWorkers} workers` +
       (state.reload ? `, reload #${state.reload.id} under way` : '') +
       (state.stopping ? ', stopping' : ''),
   ];

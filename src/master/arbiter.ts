@@ -31,6 +31,8 @@ export interface ArbiterOptions {
   signals?: SignalSource;
   /** Told what happens to the cluster (systemd notify, metrics); never changes it. */
   onEvent?: ClusterEventListener;
+  /** The master's own upgrade (SIGURG, `mycluster upgrade`): started elsewhere, refused here when the cluster is busy. */
+  upgrade?: { request(refusal: string | null): void; readonly running: boolean };
 }
 
 const HEARTBEAT_CHECK_MS = 1_000;
@@ -68,6 +70,7 @@ export class Arbiter {
     SIGTTIN: () => this.scale(+1),
     SIGTTOU: () => this.scale(-1),
     SIGUSR1: () => this.reopenLogs(),
+    SIGURG: () => this.requestUpgrade(),
   };
 
   constructor(private readonly options: ArbiterOptions) {
@@ -124,9 +127,12 @@ export class Arbiter {
     this.wakeup();
   }
 
-  /** A stop requested from outside the signal path (e.g. a fatal master error). */
-  shutdown(reason: string, code: number): void {
-    this.beginStop(reason, code);
+  /**
+   * A stop requested from outside the signal path (a fatal master error; an upgrade's handover, where
+   * `restart` tells the workers' clients to come back: their new workers are already serving).
+   */
+  shutdown(reason: string, code: number, { restart = false }: { restart?: boolean } = {}): void {
+    this.beginStop(reason, code, 0, restart);
     this.wakeup();
   }
 
@@ -168,15 +174,16 @@ export class Arbiter {
    * Stop every worker. With `unreadyMs`, the workers first answer the status action with 503 for that long (load
    * balancers take the host out) while serving everything else; the drain, and its stopTimeout, start after.
    */
-  private beginStop(reason: string, code: number, unreadyMs = 0): void {
+  private beginStop(reason: string, code: number, unreadyMs = 0, restart = false): void {
     if (this.stopping) return;
     this.stopping = { code };
     this.emit({ type: 'stopping', reason });
     this.reload.cancel(`cluster stopping (${reason})`);
     clearTimeout(this.wakeupTimer);
     const drain = (): void => {
+      this.emit({ type: 'draining' });
       this.log.info({ reason }, `stopping cluster (${reason}): draining ${this.handles.size} workers`);
-      for (const handle of this.handles) handle.stop('cluster stopping', this.options.cluster.stopTimeout);
+      for (const handle of this.handles) handle.stop(restart ? reason : 'cluster stopping', this.options.cluster.stopTimeout, { restart });
     };
     if (unreadyMs <= 0) {
       drain();
@@ -189,7 +196,19 @@ export class Arbiter {
   }
 
   private requestReload(reason: string, slots?: number[]): void {
-    if (!this.stopping) this.reload.request(reason, slots);
+    if (this.stopping) return;
+    if (this.options.upgrade?.running) this.reload.refuse(reason, 'an upgrade of the master is in progress; reload after it');
+    else this.reload.request(reason, slots);
+  }
+
+  private requestUpgrade(): void {
+    if (this.stopping) return;
+    this.options.upgrade?.request(this.reload.busy ? 'a rolling reload is running; upgrade after it' : null);
+  }
+
+  /** After a failed upgrade: the slot pidfiles name this master's workers again (the new master's had replaced them). */
+  rewritePidfiles(): void {
+    for (const slot of this.slots.values()) if (slot.current) this.pidfiles.write(slot.number, slot.current.pid);
   }
 
   private scale(delta: number): void {

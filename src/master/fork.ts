@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';
 import { WORKER_ENV } from '../protocol';
 import { APP_PROCESS_TAG_ENV } from '../shared/app-processes';
+import type { ListenerSpec } from '../shared/listener-spec';
 import { resolveProjectRoot, resolveWorkerEntry } from '../shared/project';
 
 export interface ForkedWorker {
@@ -17,7 +18,12 @@ export interface ForkSettings {
   heartbeatMs: number;
   /** The master serves metrics: workers count them and send them with each heartbeat. */
   metrics: boolean;
+  /** The master's listening sockets: each worker inherits them and accepts from them itself. */
+  listeners: readonly ListenerSpec[];
 }
+
+/** A forked worker's fds: stdin, stdout, stderr, the IPC channel, then the listeners. */
+const FIRST_LISTENER_FD = 4;
 
 /**
  * Fork the worker for a slot, or a spare (slot null) that waits to be given one. The project root and the
@@ -31,12 +37,15 @@ export function forkWorker(slot: number | null, settings: ForkSettings): ForkedW
   forks += 1;
   const tag = `${process.pid}.${forks}`;
   const entry = resolveWorkerEntry(projectRoot);
-  cluster.setupPrimary({ exec: entry, cwd: projectRoot, args: [] });
+  const stdio = [0, 1, 2, 'ipc', ...settings.listeners.map((listener) => listener.fd)];
+  const inherited = settings.listeners.map((listener, index) => ({ address: listener.address, fd: FIRST_LISTENER_FD + index }));
+  cluster.setupPrimary({ exec: entry, cwd: projectRoot, args: [], stdio });
   const worker = cluster.fork({
     [WORKER_ENV.slot]: slot === null ? '' : String(slot),
     [WORKER_ENV.title]: `${settings.titlePrefix}${slot ?? 'spare'}`,
     [WORKER_ENV.projectRoot]: projectRoot,
     [WORKER_ENV.heartbeatMs]: String(settings.heartbeatMs),
+    [WORKER_ENV.listeners]: JSON.stringify(inherited),
     [APP_PROCESS_TAG_ENV]: tag,
     [WORKER_ENV.metrics]: settings.metrics ? '1' : '',
   });

@@ -1,18 +1,24 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config';
 import type { Config } from '../config/types';
-import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile } from '../pids';
+import { errorMessage } from '../errors';
+import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile, writePidfile } from '../pids';
 import { createLogger } from '../shared/logger';
 import { watchProcfileRunner } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
-import { clearStaleSocket } from '../shared/unix-socket';
 import { Arbiter } from './arbiter';
 import { ChildProcesses } from './child-processes';
 import { currentWorkerOrigin, forkWorker } from './fork';
+import { keep } from './keeper';
+import { bindListener, type Listener } from './listeners';
 import type { MetricsService } from './metrics';
 import { STATE_FILE, StateFileWriter } from './state';
+import { checkPidfileForTakeover, Predecessor, successorListeners, takeHandoff } from './successor';
 import { startSystemdNotify } from './systemd';
+import { Upgrade, type UpgradeResult } from './upgrade';
 import { watchProject } from './watch';
 
 export interface ClusterOptions {
@@ -35,11 +41,47 @@ export function defaultWorkerCount(config: Config): number {
   return config.cluster.workers > 0 ? config.cluster.workers : Math.max(1, os.availableParallelism() - 1);
 }
 
+/** Beyond readyTimeout, the time a new master has to load, read its config and fork before it counts as failed. */
+const UPGRADE_MARGIN_MS = 15_000;
+
+/** The running mycluster package's version, for `status` and upgrades. */
+const VERSION = (require('../../package.json') as { version: string }).version;
+
 /**
- * Start the master: read the config once for its own settings, claim the pidfile, then let the arbiter
- * fork and supervise the workers. Throws (before anything is started) on a bad config or a live pidfile.
+ * Start the master: read the config once for its own settings, claim the pidfile (or, started by
+ * `mycluster upgrade`, take over from the running master), then let the arbiter fork and supervise the
+ * workers. Throws (before anything is started) on a bad config or a live pidfile.
  */
 export async function runCluster(options: ClusterOptions): Promise<void> {
+  const handoff = takeHandoff();
+  let upgradedFrom: { pid: number; drained: boolean } | null = null;
+  let arbiter: Arbiter | undefined;
+  const predecessor = handoff
+    ? new Predecessor(handoff, () => {
+        if (upgradedFrom) upgradedFrom.drained = true;
+        arbiter?.wakeup();
+      })
+    : null;
+  try {
+    await startMaster(
+      options,
+      predecessor,
+      (started) => (arbiter = started),
+      (from) => (upgradedFrom = from),
+    );
+  } catch (error) {
+    predecessor?.failed(errorMessage(error));
+    throw error;
+  }
+}
+
+async function startMaster(
+  options: ClusterOptions,
+  predecessor: Predecessor | null,
+  started: (arbiter: Arbiter) => void,
+  tookOver: (from: { pid: number; drained: boolean }) => void,
+): Promise<void> {
+  const handoff = predecessor?.handoff ?? null;
   const projectRoot = resolveProjectRoot();
   const config = await loadConfig({ projectRoot });
   if (options.workerTitlePrefix !== undefined) config.cluster.workerTitlePrefix = options.workerTitlePrefix;
@@ -48,34 +90,84 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
   const pidFolder = config.general.paths.pid;
   preparePidFolder(pidFolder);
   const pidfile = path.join(pidFolder, CLUSTER_PIDFILE);
-  await claimPidfile(pidfile, process.pid, {
-    mode: config.general.pidFileMode,
-    what: 'a mycluster cluster',
-    hint: 'a second cluster in this checkout needs a pid folder of its own: start it with --pids <dir>',
-  });
+  // A new master started by an upgrade takes the pidfile over once it serves; until then it names the old one.
+  if (handoff) checkPidfileForTakeover(pidfile, handoff);
+  else {
+    await claimPidfile(pidfile, process.pid, {
+      mode: config.general.pidFileMode,
+      what: 'a mycluster cluster',
+      hint: 'a second cluster in this checkout needs a pid folder of its own: start it with --pids <dir>',
+    });
+  }
 
   const logFile = process.env.MYCLUSTER_LOG_FILE || undefined;
   const log = createLogger({ level: config.logger.level, role: 'master', file: logFile });
   const stateFile = new StateFileWriter(path.join(pidFolder, STATE_FILE));
+  let listeners: Listener[];
   let metrics: MetricsService | undefined;
+  const startMetricsServer = async (): Promise<void> => {
+    if (!config.metrics.enabled) return;
+    // Required only when on: with metrics off the master loads none of it.
+    const { startMetrics } = require('./metrics/index.js') as typeof import('./metrics/index.js');
+    metrics = await startMetrics(config.metrics, config.servers.web.socketMode);
+    log.info({ address: metrics.address }, `serving metrics on ${metrics.address}`);
+  };
   try {
     const web = config.servers.web;
-    // The master owns the listening socket in node:cluster, so the stale-socket check happens here, once.
-    if (web.enabled && typeof web.port === 'string') await clearStaleSocket(web.port);
-    if (config.metrics.enabled) {
-      // Required only when on: with metrics off the master loads none of it.
-      const { startMetrics } = require('./metrics/index.js') as typeof import('./metrics/index.js');
-      metrics = await startMetrics(config.metrics, config.servers.web.socketMode);
-      log.info({ address: metrics.address }, `serving metrics on ${metrics.address}`);
-    }
+    listeners = handoff ? await successorListeners(web, handoff) : web.enabled ? [await bindListener(web)] : [];
+    // The old master serves metrics until it hands over: a new master opens its metrics server after taking over.
+    if (!handoff) await startMetricsServer();
   } catch (error) {
-    removePidfile(pidfile, process.pid);
+    if (!handoff) removePidfile(pidfile, process.pid);
     throw error;
   }
+  const closeListeners = (): void => {
+    for (const listener of listeners.splice(0)) listener.close();
+  };
 
   process.title = `mycluster master ${projectRoot}`;
+  // systemd's variables, before startSystemdNotify takes them out of the environment: a new master gets them.
+  const systemdEnv = { NOTIFY_SOCKET: process.env.NOTIFY_SOCKET, WATCHDOG_USEC: process.env.WATCHDOG_USEC };
   const childProcesses = new ChildProcesses({ enabled: config.cluster.stopChildProcesses, graceMs: config.cluster.stopTimeout, log });
   const systemd = startSystemdNotify(log);
+  /** This master owns cluster_pidfile and the state file: from the start, or once an upgrade's new master serves. */
+  let serving = !handoff;
+  let successor: ChildProcess | null = null;
+  let lastUpgrade: UpgradeResult | null = null;
+  let upgradedFrom: { pid: number; drained: boolean } | null = null;
+  const upgrades = handoff?.upgrades ?? 0;
+
+  const upgrade = new Upgrade({
+    log,
+    pidFolder,
+    listeners: () => listeners,
+    upgrades,
+    timeoutMs: config.cluster.readyTimeout + UPGRADE_MARGIN_MS,
+    env: Object.fromEntries(Object.entries(systemdEnv).filter(([, value]) => value !== undefined)),
+    handOver: (child) => {
+      successor = child;
+      metrics?.close();
+      arbiter.shutdown(`handed over to the new master (pid ${child.pid})`, 0, { restart: true });
+    },
+    finished: (result) => {
+      lastUpgrade = result;
+      if (!result.ok) arbiter.rewritePidfiles();
+      arbiter.wakeup();
+    },
+  });
+
+  /** An upgrade's new master: all its workers are ready; take the pidfile and let the old master go. */
+  const takeOver = (): void => {
+    if (serving || !predecessor) return;
+    serving = true;
+    upgradedFrom = { pid: predecessor.handoff.from, drained: false };
+    tookOver(upgradedFrom);
+    writePidfile(pidfile, process.pid, config.general.pidFileMode);
+    log.info({ from: predecessor.handoff.from, upgrades }, `took over from the old master (pid ${predecessor.handoff.from}): this master serves now`);
+    predecessor.ready();
+    void startMetricsServer().catch((error: unknown) => log.error({ err: error }, `cannot serve metrics: ${errorMessage(error)}`));
+  };
+
   const arbiter = new Arbiter({
     workers,
     cluster: config.cluster,
@@ -88,37 +180,83 @@ export async function runCluster(options: ClusterOptions): Promise<void> {
           titlePrefix: config.cluster.workerTitlePrefix,
           heartbeatMs: heartbeatInterval(config.cluster.workerTimeout),
           metrics: config.metrics.enabled,
+          listeners,
         }),
       ),
     currentOrigin: currentWorkerOrigin,
     publish: (state) => {
-      stateFile.publish(logFile ? { ...state, logFile } : state);
+      // Before an upgrade's new master takes over, and after an old master handed over, the other one publishes.
+      if (!serving || successor) return;
+      const published = {
+        ...state,
+        master: { ...state.master, version: VERSION, upgrades, upgradedFrom },
+        lastUpgrade,
+        ...(logFile && { logFile }),
+      };
+      stateFile.publish(published);
       systemd?.onState(state);
-      metrics?.publish(state);
+      metrics?.publish(published);
     },
     onEvent: (event) => {
+      if (event.type === 'equilibrium') takeOver();
+      if (event.type === 'stopping') upgrade.abort();
+      if (successor) return; // handed over: the new master speaks for the cluster
+      if (event.type === 'draining') closeListeners();
       systemd?.onEvent(event);
       metrics?.record(event);
     },
+    upgrade: {
+      request: (refusal) => {
+        if (upgrade.running) {
+          log.info('upgrade requested during an upgrade: it is answered by the one under way');
+        } else if (refusal) {
+          log.warn({ error: refusal }, `upgrade refused: ${refusal}`);
+          lastUpgrade = { ok: false, error: refusal, from: process.pid, to: null, requestedAt: Date.now(), finishedAt: Date.now() };
+        } else {
+          upgrade.start();
+        }
+      },
+      get running() {
+        return upgrade.running;
+      },
+    },
     exit: (code) => {
       metrics?.close();
-      // The cluster is stopped once what its workers started is gone too.
-      void childProcesses.settled().then(() => {
-        stateFile.remove();
-        removePidfile(pidfile, process.pid);
+      void (async () => {
+        // The cluster is stopped once what its workers started is gone too, and a new master that did not take over.
+        await Promise.all([childProcesses.settled(), upgrade.settled()]);
+        if (successor) {
+          upgrade.predecessorDrained();
+          log.info(`the workers of this master (pid ${process.pid}) are gone: upgrade complete`);
+          // The process a platform started stays, unless a daemon's pidfile or systemd (MAINPID) follows the new master.
+          if (!logFile && !systemdEnv.NOTIFY_SOCKET) {
+            keep(successor, pidfile, log);
+            return;
+          }
+        } else {
+          stateFile.remove();
+          removePidfile(pidfile, process.pid);
+          // An inherited unix socket was not bound by this process: closing it did not remove its file.
+          for (const socketPath of adoptedSocketPaths) fs.rmSync(socketPath, { force: true });
+        }
         process.exit(code);
-      });
+      })();
     },
   });
+  started(arbiter);
+  const adoptedSocketPaths = handoff ? listeners.flatMap((listener) => (listener.socketPath ? [listener.socketPath] : [])) : [];
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, `master error: ${error.message}; stopping the cluster`);
     arbiter.shutdown('master error', 1);
   });
-  log.info({ projectRoot, pidfile }, `mycluster master started (pid ${process.pid})`);
+  log.info({ projectRoot, pidfile, version: VERSION, upgradedFrom: handoff?.from }, `mycluster master started (pid ${process.pid})`);
   arbiter.start();
-  watchProcfileRunner((runnerPid) => {
-    log.warn({ runnerPid }, `the Procfile runner (parent pid ${runnerPid}) exited without stopping this line: stopping the cluster`);
-    arbiter.shutdown('Procfile runner gone', 0);
-  });
+  // A new master's parent is the old master (then its keeper), not the Procfile runner.
+  if (!handoff) {
+    watchProcfileRunner((runnerPid) => {
+      log.warn({ runnerPid }, `the Procfile runner (parent pid ${runnerPid}) exited without stopping this line: stopping the cluster`);
+      arbiter.shutdown('Procfile runner gone', 0);
+    });
+  }
   if (options.watch) await watchProject(projectRoot, log, (reason) => arbiter.triggerReload(reason));
 }

@@ -73,6 +73,14 @@ export class RollingReload {
     this.pending = { reason, requestedAt: Date.now(), slots };
   }
 
+  /** A reload that cannot run now: recorded as failed at once, for `mycluster reload` to report. */
+  refuse(reason: string, error: string): void {
+    const now = Date.now();
+    this.counter += 1;
+    this.last = { id: this.counter, reason, ok: false, error, requestedAt: now, startedAt: now, finishedAt: now };
+    this.options.log.warn({ reason, error }, `reload refused: ${error}`);
+  }
+
   /** The cluster stops: abort the running reload and forget the queued one. */
   cancel(failure: string): void {
     if (this.run) this.finish(false, failure);

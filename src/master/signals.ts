@@ -2,7 +2,7 @@
  * The signals the master acts on. Handlers only queue the signal and wake the arbiter's loop;
  * all the work happens there (as in Gunicorn's arbiter).
  */
-export const MASTER_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
+export const MASTER_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGURG'] as const;
 export type MasterSignal = (typeof MASTER_SIGNALS)[number];
 
 /** Where signals come from: subscribe a listener, get back the unsubscribe. */

@@ -2,11 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerRedisHealth } from '../protocol';
 import type { Slot } from './slot';
+import type { UpgradeResult } from './upgrade';
 import type { WorkerExit, WorkerHandle, WorkerState } from './worker-handle';
 
 /** What the master publishes in `<pid folder>/cluster_state.json` for `mycluster status` and `reload`. */
 export interface ClusterState {
-  master: { pid: number; startedAt: number; uptimeMs: number };
+  master: {
+    pid: number;
+    startedAt: number;
+    uptimeMs: number;
+    /** The running mycluster package's version. */
+    version?: string;
+    /** How many upgrades (`mycluster upgrade`) this cluster has been through. */
+    upgrades?: number;
+    /** The master this one replaced, and whether that one has finished draining its workers. */
+    upgradedFrom?: { pid: number; drained: boolean } | null;
+  };
+  /** The last upgrade this master attempted or refused (a successful one ends with another master). */
+  lastUpgrade?: UpgradeResult | null;
   desiredWorkers: number;
   stopping: boolean;
   equilibrium: boolean;

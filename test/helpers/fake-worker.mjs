@@ -88,7 +88,7 @@ export const TEST_CLUSTER = {
  * Ticks run on real setImmediate: `settle()` lets them all run. Timers are whatever the test made them
  * (node:test's mock.timers for a fake clock).
  */
-export function startArbiter({ workers = 2, cluster = {} } = {}) {
+export function startArbiter({ workers = 2, cluster = {}, upgrade } = {}) {
   const pidFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'arbiter-test-'));
   const forks = [];
   const logs = [];
@@ -112,6 +112,7 @@ export function startArbiter({ workers = 2, cluster = {} } = {}) {
     currentOrigin: () => 'test-origin',
     publish: (state) => published.push(state),
     exit: (code) => exits.push(code),
+    upgrade,
     signals: (listener) => {
       deliver = listener;
       return () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { repoRoot, startMycluster } from '../helpers/cluster.mjs';
+import { repoRoot, runMycluster, startMycluster } from '../helpers/cluster.mjs';
 import { startLoad } from '../helpers/load.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { nginxConfig, skipWithoutNginx, startNginx } from '../helpers/nginx.mjs';
@@ -41,7 +41,9 @@ function testNginxConfig(generated, { tmp, port }) {
   return nginxConfig({ tmp, http: `  # ---- the generated nginx.conf ----\n${site}` });
 }
 
-test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads', { skip: skipWithoutNginx }, async () => {
+test('zero failed requests through nginx (unix socket upstream) across 3 USR2 rolling reloads and 3 upgrades of the master', {
+  skip: skipWithoutNginx,
+}, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-nginx-'));
   const project = path.join(tmp, 'app');
   await generate({ directory: project });
@@ -94,6 +96,13 @@ test('zero failed requests through nginx (unix socket upstream) across 3 USR2 ro
       process.kill(cluster.pid, 'SIGUSR2');
       await cluster.waitForLine((line) => /rolling reload #\d+ done/.test(line.msg ?? ''), { from, timeoutMs: 60_000, what: `rolling reload ${round} done` });
     }
+    // Then the master itself, three times: each new master inherits the unix socket nginx connects to.
+    for (let round = 1; round <= 3; round += 1) {
+      await sleep(300);
+      const upgraded = await runMycluster(['upgrade', '--pids', path.join(project, 'pids')], { cwd: project, timeoutMs: 60_000 });
+      assert.equal(upgraded.code, 0, `upgrade ${round}: ${upgraded.stdout}${upgraded.stderr}`);
+    }
+    assert.ok(fs.existsSync(socketPath), `the socket ${socketPath} is gone after the upgrades`);
     await sleep(300);
   } finally {
     for (const load of loads) results.push(await load.stop());

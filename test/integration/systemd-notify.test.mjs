@@ -104,6 +104,29 @@ describe('mycluster start under systemd (NOTIFY_SOCKET)', () => {
   });
 });
 
+describe('mycluster upgrade under systemd', () => {
+  test('the new master tells systemd it is the main pid (READY=1, MAINPID=); the old one leaves without STOPPING=1', async () => {
+    const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-systemd-')), 'notify.sock');
+    const receiver = await startReceiver(socket);
+    const { dir, cluster } = await startCluster(2, { NOTIFY_SOCKET: socket });
+    await receiver.waitForMessage('READY=1');
+
+    const from = receiver.lines.length;
+    const upgraded = await runMycluster(['upgrade'], { cwd: dir });
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    const successor = Number(fs.readFileSync(path.join(dir, 'pids', 'cluster_pidfile'), 'utf8'));
+    assert.notEqual(successor, cluster.pid);
+    const ready = await receiver.waitForMessage('READY=1', from);
+    assert.ok(ready.datagram.split('\n').includes(`MAINPID=${successor}`), ready.datagram);
+    // systemd follows the new main pid: the old master exits once its workers are gone (no keeper), exit 0.
+    assert.equal((await cluster.waitForExit()).code, 0);
+    assert.ok(!receiver.messages(from).some((message) => message.includes('STOPPING=1')), JSON.stringify(receiver.messages(from)));
+
+    process.kill(successor, 'SIGTERM');
+    await receiver.waitForMessage('STOPPING=1', from);
+  });
+});
+
 describe('mycluster start with a notify socket it cannot use', () => {
   test('a dead socket or a missing systemd-notify is one warning line; the cluster starts and serves all the same', async () => {
     const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-no-notify-'));

@@ -415,3 +415,39 @@ test('TTINs that arrive before the loop runs each add a worker (the queue keeps 
   await c.settle();
   assert.equal(c.state().desiredWorkers, 1);
 });
+
+/** The master's upgrade as the arbiter sees it: what it was asked, and whether one runs. */
+function fakeUpgrade() {
+  return {
+    requests: [],
+    running: false,
+    request(refusal) {
+      this.requests.push(refusal);
+    },
+  };
+}
+
+test('URG asks for an upgrade at rest, and is refused with a reason during a rolling reload', async (t) => {
+  const upgrade = fakeUpgrade();
+  const c = await readyCluster(t, { upgrade });
+  c.signal('SIGURG');
+  await c.settle();
+  assert.deepEqual(upgrade.requests, [null]);
+  c.signal('SIGUSR2');
+  await c.settle();
+  c.signal('SIGURG');
+  await c.settle();
+  assert.deepEqual(upgrade.requests, [null, 'a rolling reload is running; upgrade after it']);
+});
+
+test('a reload asked for during an upgrade is refused and recorded as failed; none starts', async (t) => {
+  const upgrade = fakeUpgrade();
+  const c = await readyCluster(t, { upgrade });
+  upgrade.running = true;
+  c.signal('SIGUSR2');
+  await c.settle();
+  assert.equal(c.state().reload, null);
+  assert.equal(c.forks.length, 2, 'no replacement was forked');
+  assert.equal(c.state().lastReload.ok, false);
+  assert.equal(c.state().lastReload.error, 'an upgrade of the master is in progress; reload after it');
+});

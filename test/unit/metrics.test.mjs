@@ -145,14 +145,14 @@ describe('exposition', () => {
       },
     });
     beat(metrics, 2, 2, { jobs: 2, failed: 1, queueLengths: { 'odd"queue\\': 7 } });
-    const text = renderMetrics(metrics, { desired: 2, ready: 1 });
+    const text = renderMetrics(metrics, { desired: 2, ready: 1, upgrades: 3 });
     for (const line of [
       'mycluster_workers_desired 2',
       'mycluster_workers_ready 1',
       'mycluster_worker_restarts_total{reason="crash"} 0',
       'mycluster_reloads_total{result="aborted"} 0',
       'mycluster_reload_duration_seconds_count 0',
-      'mycluster_upgrades_total 0',
+      'mycluster_upgrades_total 3',
       'mycluster_worker_resident_memory_bytes{slot="1"} 1000',
       'mycluster_worker_event_loop_delay_seconds{slot="2"} 0.003',
       'mycluster_worker_cpu_seconds_total{slot="1"} 0',

@@ -20,13 +20,17 @@ export interface MetricsService {
 
 export async function startMetrics(settings: MetricsConfig, socketMode: number): Promise<MetricsService> {
   const metrics = new ClusterMetrics();
-  let workers = { desired: 0, ready: 0 };
+  let workers = { desired: 0, ready: 0, upgrades: 0 };
   const server = await serveMetrics(settings, socketMode, () => renderMetrics(metrics, workers));
   return {
     address: server.address,
     record: metrics.record,
     publish(state) {
-      workers = { desired: state.desiredWorkers, ready: state.slots.filter((slot) => slot.worker?.state === 'ready').length };
+      workers = {
+        desired: state.desiredWorkers,
+        ready: state.slots.filter((slot) => slot.worker?.state === 'ready').length,
+        upgrades: state.master.upgrades ?? 0,
+      };
     },
     close: () => server.close(),
   };

@@ -7,6 +7,8 @@ export interface WorkerCounts {
   desired: number;
   /** Slots whose current worker reported ready. */
   ready: number;
+  /** Upgrades of the master this cluster has been through (carried from master to master). */
+  upgrades: number;
 }
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -30,8 +32,8 @@ export function renderMetrics(metrics: ClusterMetrics, workers: WorkerCounts): s
   out.sample('mycluster_reloads_total', { result: 'aborted' }, metrics.reloads.aborted);
   out.family('mycluster_reload_duration_seconds', 'histogram', 'Duration of rolling reloads, from start to done or aborted.');
   out.histogram('mycluster_reload_duration_seconds', {}, RELOAD_DURATION_BUCKETS, metrics.reloadDurations.counts, metrics.reloadDurations.sum);
-  out.family('mycluster_upgrades_total', 'counter', 'Hot upgrades of the master.');
-  out.sample('mycluster_upgrades_total', {}, 0);
+  out.family('mycluster_upgrades_total', 'counter', 'Upgrades of the master (mycluster upgrade) this cluster has been through.');
+  out.sample('mycluster_upgrades_total', {}, workers.upgrades);
 
   const latest = [...metrics.latestBySlot()].sort(([a], [b]) => a - b);
   out.family('mycluster_worker_resident_memory_bytes', 'gauge', "Resident set size of each slot's worker, at its last heartbeat.");

@@ -4,13 +4,19 @@ import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { WebServerConfig } from '../../config/types';
 import { BootError, errorMessage } from '../../errors';
+import { inheritedListenerFd } from '../../shared/listener-spec';
 import { clearStaleSocket } from '../../shared/unix-socket';
 
 /**
  * Listen on the configured TCP port or unix socket path; resolves with the address once listening.
- * In a cluster worker the master owns the listening handle and has already cleared a stale socket file.
+ * In a cluster worker the master owns the listening socket: the worker accepts from the fd it inherited.
  */
 export async function listen(server: Server, web: WebServerConfig, clustered: boolean): Promise<string> {
+  const inherited = clustered ? inheritedListenerFd(web) : undefined;
+  if (inherited !== undefined) {
+    await listenOn(server, { fd: inherited }, `the master's ${typeof web.port === 'number' ? `${web.bindIP}:${web.port}` : `unix socket ${web.port}`}`);
+    return typeof web.port === 'number' ? `http://${web.bindIP}:${web.port}` : web.port;
+  }
   if (typeof web.port === 'number') {
     await listenOn(server, { port: web.port, host: web.bindIP }, `${web.bindIP}:${web.port}`);
     const { address, port, family } = server.address() as AddressInfo;
@@ -26,7 +32,7 @@ export async function listen(server: Server, web: WebServerConfig, clustered: bo
   return socketPath;
 }
 
-function listenOn(server: Server, options: net.ListenOptions, where: string): Promise<void> {
+function listenOn(server: Server, options: net.ListenOptions | { fd: number }, where: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
@@ -38,8 +44,18 @@ function listenOn(server: Server, options: net.ListenOptions, where: string): Pr
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(options);
+    if ('fd' in options) listenOnFd(server, options.fd);
+    else server.listen(options);
   });
+}
+
+/**
+ * Accept from an inherited listening fd in this process. `server.listen({ fd })` in a cluster worker would ask
+ * the master to listen on *its* fd of that number instead; `_listen2` (node:net's own setup of a listening
+ * handle, the method node:cluster's worker side calls too) opens the fd here.
+ */
+function listenOnFd(server: Server, fd: number): void {
+  (server as unknown as { _listen2(address: null, port: null, addressType: null, backlog: number, fd: number): void })._listen2(null, null, null, 511, fd);
 }
 
 function describeListenError(error: NodeJS.ErrnoException): string {
