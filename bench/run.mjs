@@ -20,6 +20,7 @@ import * as idle from './scenarios/idle.mjs';
 import * as reload from './scenarios/reload.mjs';
 import * as sigkill from './scenarios/sigkill.mjs';
 import * as throughput from './scenarios/throughput.mjs';
+import * as upgrade from './scenarios/upgrade.mjs';
 import { benchTasks } from './tasks.mjs';
 
 const WORKERS = 2;
@@ -27,14 +28,24 @@ const RUN_TIMEOUT_MS = 8 * 60_000;
 
 // Which scenarios each peer runs, in order (idle first, while the master has never seen load).
 // mycluster's jobs/s scenario goes here: add its module to mycluster's list (and a row to METRICS).
-const PLAN = [
-  { adapter: mycluster, scenarios: [idle, throughput, reload, sigkill] },
+const FULL_PLAN = [
+  { adapter: mycluster, scenarios: [idle, throughput, reload, sigkill, upgrade] },
   // The same handler code as the other peers (no action layer): throughput and reloads only.
   { adapter: myclusterHandler, scenarios: [throughput, reload] },
-  { adapter: pm2, scenarios: [idle, throughput, reload, sigkill] },
-  { adapter: naive, scenarios: [idle, throughput, reload, sigkill] },
+  { adapter: pm2, scenarios: [idle, throughput, reload, sigkill, upgrade] },
+  { adapter: naive, scenarios: [idle, throughput, reload, sigkill, upgrade] },
   { adapter: single, scenarios: [throughput] },
 ];
+
+// `npm run bench -- --only upgrade,reload`: just those scenarios, for the peers that run them (no
+// interleaved throughput rounds, no tasks).
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg === -1 ? null : new Set(process.argv[onlyArg + 1]?.split(',') ?? []);
+const PLAN = ONLY
+  ? FULL_PLAN.map((entry) => ({ ...entry, scenarios: entry.scenarios.filter((scenario) => ONLY.has(scenario.name)) })).filter(
+      (entry) => entry.scenarios.length > 0,
+    )
+  : FULL_PLAN;
 
 // Throughput compared: every peer up at once, each measured in turn (ROUND_MS after a warm-up), for ROUNDS
 // rounds, the order shifted by one each round. A drift in the machine's load over the run (it is shared)
@@ -57,6 +68,17 @@ const METRICS = [
   ['reload duration (ms, each)²', (r) => r.reload?.durationsMs?.join(', ')],
   ['failed requests, SIGKILL of 1 worker (of sent)', (r) => r.sigkill && `${r.sigkill.failed} (of ${r.sigkill.sent})`],
   ['SIGKILL → new worker listening (ms)³', (r) => r.sigkill?.newWorkerMs],
+  [
+    'failed requests, 3 upgrades of the supervisor (of sent)⁵',
+    (r) => (r.upgrade?.sent === undefined ? undefined : `${r.upgrade.failed} (of ${r.upgrade.sent})`),
+  ],
+  ['p99 before / during upgrades (ms)', (r) => (r.upgrade?.sent === undefined ? undefined : `${r.upgrade.p99Before} / ${r.upgrade.p99Upgrade}`)],
+  ['upgrade duration (ms, each)', (r) => r.upgrade?.durationsMs?.join(', ')],
+  [
+    'wrk: socket errors + non-2xx, 3 upgrades',
+    (r) => r.upgrade?.wrk && `${r.upgrade.wrk.upgrades.socketErrors} + ${r.upgrade.wrk.upgrades.non2xx} (of ${r.upgrade.wrk.upgrades.requests})`,
+  ],
+  ['wrk: p99 steady / with 3 upgrades (ms)', (r) => r.upgrade?.wrk && `${r.upgrade.wrk.steady.p99} / ${r.upgrade.wrk.upgrades.p99}`],
   ['processes left after stop⁴', (r) => r.stop && r.stop.leftovers.length + (r.rounds?.leftovers?.length ?? 0)],
 ];
 
@@ -65,6 +87,7 @@ const FOOTNOTES = `
 ² mycluster: its \`rolling reload #N done in X ms\` line; PM2: how long \`pm2 reload\` ran; baseline: its own log line.
 ³ mycluster: the \`worker #k (pid P) ready\` line's time; the others: the app's own "listening" line (PM2: in its log files).
 ⁴ still alive after the peer's own stop (mycluster and baseline: SIGTERM; PM2: \`pm2 kill\`), then SIGKILLed by the bench; both of its runs (alone, and in the interleaved rounds).
+⁵ mycluster: \`mycluster upgrade\` (a new master takes the listening socket over, then the old one drains); PM2: \`pm2 update\` (save, kill the daemon, restore) until its workers listen again; naive: stop (TERM) and start again until its workers listen.
 Reload windows run from the trigger to the end the peer reports; failed requests count the whole load run.`;
 
 const live = new Set(); // started peers not yet stopped: the watchdog and signals stop them
@@ -191,10 +214,13 @@ async function main() {
   const startedAt = new Date();
   const peers = {};
   for (const entry of PLAN) peers[entry.adapter.id] = await benchPeer(entry);
-  const rounds = await interleavedThroughput(PLAN.map((entry) => entry.adapter));
-  for (const [id, result] of Object.entries(rounds)) peers[id].rounds = result;
-  log('tasks: jobs/s under mycluster vs. a bare node-resque MultiWorker; SIGKILL to re-run');
-  const tasks = await benchTasks().catch((error) => ({ error: error.message }));
+  let tasks = null;
+  if (!ONLY) {
+    const rounds = await interleavedThroughput(PLAN.map((entry) => entry.adapter));
+    for (const [id, result] of Object.entries(rounds)) peers[id].rounds = result;
+    log('tasks: jobs/s under mycluster vs. a bare node-resque MultiWorker; SIGKILL to re-run');
+    tasks = await benchTasks().catch((error) => ({ error: error.message }));
+  }
   clearTimeout(watchdog);
 
   const report = {
@@ -234,7 +260,7 @@ async function main() {
     ),
   );
   console.log(FOOTNOTES);
-  console.log(`\n${tasksTable(tasks)}`);
+  if (tasks) console.log(`\n${tasksTable(tasks)}`);
   const errors = [];
   for (const [id, result] of Object.entries(peers)) {
     if (result.error) errors.push(`- ${id}: ${result.error}`);

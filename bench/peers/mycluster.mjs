@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childPids, isAlive, now, reap, spawnLogged } from '../lib.mjs';
+import { childPids, isAlive, now, reap, run, spawnLogged } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '..', '..', 'bin', 'mycluster');
@@ -50,6 +50,13 @@ async function start({ port, workers, app, env }) {
       const done = await master.waitForLine(msg(/rolling reload #\d+ done/), { from, timeoutMs: 30_000, what: 'rolling reload done' });
       return { startedAt, doneAt: done.receivedAt, durationMs: done.durationMs };
     },
+    /** `mycluster upgrade`: a new master takes the socket over; done when the command returns (old workers gone). */
+    async upgrade() {
+      const startedAt = now();
+      const result = await run(process.execPath, [bin, 'upgrade', '--pids', path.join(dir, 'pids')], { timeoutMs: 60_000 });
+      if (result.code !== 0) throw new Error(`mycluster upgrade exited ${result.code}: ${result.stderr.trim()}`);
+      return { startedAt, doneAt: now(), durationMs: result.durationMs };
+    },
     /** SIGKILL worker #1; recovered when the master logs `worker #1 (pid P) ready` for a new pid. */
     async killWorker() {
       const pid = Number(fs.readFileSync(path.join(dir, 'pids', 'mycluster-worker-1'), 'utf8').trim());
@@ -66,7 +73,8 @@ async function start({ port, workers, app, env }) {
     /** TERM (graceful stop), then SIGKILL whatever is left after 15 s; returns the pids that had to be killed. */
     async stop() {
       if (isAlive(master.child.pid)) process.kill(master.child.pid, 'SIGTERM');
-      const leftovers = await reap([master.child.pid, ...workerPidsSeen()], 15_000);
+      // After upgrades the first process is a keeper: the masters it forwarded to logged their own pids.
+      const leftovers = await reap([master.child.pid, ...workerPidsSeen(), ...master.lines.map((line) => line.pid).filter(Boolean)], 15_000);
       fs.rmSync(dir, { recursive: true, force: true });
       return { leftovers };
     },

@@ -14,8 +14,10 @@ const listening = (line) => /^worker \d+ listening$/.test(line.msg ?? '');
 
 export async function start({ port, workers }) {
   const startedAt = now();
-  const master = spawnLogged(process.execPath, [script], { env: { PORT: String(port), WORKERS: String(workers) } });
-  const workerPidsSeen = () => master.lines.map((line) => line.workerPid).filter(Boolean);
+  const spawnMaster = () => spawnLogged(process.execPath, [script], { env: { PORT: String(port), WORKERS: String(workers) } });
+  let master = spawnMaster();
+  const retired = [];
+  const workerPidsSeen = () => [master, ...retired].flatMap((each) => each.lines.map((line) => line.workerPid).filter(Boolean));
   const handle = {
     masterPid: master.child.pid,
     readyMs: null,
@@ -27,6 +29,18 @@ export async function start({ port, workers }) {
       const done = await master.waitForLine((line) => /^reload done/.test(line.msg ?? ''), { from, timeoutMs: 30_000, what: 'reload done' });
       return { startedAt, doneAt: done.receivedAt, durationMs: done.durationMs };
     },
+    /** What its user does to run a new Node or a new master: stop it (TERM), then start it again. */
+    async upgrade() {
+      const startedAt = now();
+      const old = master;
+      process.kill(old.child.pid, 'SIGTERM');
+      await reap([old.child.pid], 15_000);
+      retired.push(old);
+      master = spawnMaster();
+      handle.masterPid = master.child.pid;
+      await waitFor(`${workers} workers listening`, () => master.lines.filter(listening).length >= workers, { timeoutMs: 15_000 });
+      return { startedAt, doneAt: now(), durationMs: now() - startedAt };
+    },
     async killWorker() {
       const [pid] = childPids(master.child.pid);
       const from = master.lines.length;
@@ -37,7 +51,7 @@ export async function start({ port, workers }) {
     },
     async stop() {
       if (isAlive(master.child.pid)) process.kill(master.child.pid, 'SIGTERM');
-      return { leftovers: await reap([master.child.pid, ...workerPidsSeen()]) };
+      return { leftovers: await reap([master.child.pid, ...retired.map((each) => each.child.pid), ...workerPidsSeen()]) };
     },
   };
   try {

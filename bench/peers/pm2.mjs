@@ -55,6 +55,17 @@ export async function start({ port, workers }) {
       const result = await pm2('reload', 'bench');
       return { startedAt, doneAt: now(), durationMs: Math.round(result.durationMs) };
     },
+    /** `pm2 update` (what a PM2 user runs after installing a new PM2 or Node): save, kill the daemon, restore. */
+    async upgrade() {
+      const startedAt = now();
+      const before = new Set(listening().map((line) => line.pid));
+      pidsSeen.add(daemonPid());
+      const result = await pm2('update');
+      await waitFor('the PM2 workers listening again', () => listening().filter((line) => !before.has(line.pid)).length >= workers, { timeoutMs: 30_000 });
+      handle.masterPid = daemonPid();
+      pidsSeen.add(handle.masterPid);
+      return { startedAt, doneAt: now(), durationMs: now() - startedAt, commandMs: result.durationMs };
+    },
     /** SIGKILL one worker; recovered when a worker with a new pid logs "listening". */
     async killWorker() {
       const before = new Set(listening().map((line) => line.pid));

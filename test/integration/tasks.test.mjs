@@ -147,7 +147,7 @@ describe('a server cluster and a worker cluster on one Redis', () => {
     assert.equal(await db.llen('resque:queue:default').then((length) => length <= 1), true, 'queue drained (a periodic tick may be pending)');
   });
 
-  const HELD_JOB_MS = 10_000;
+  const HELD_JOB_MS = 20_000;
   test('status action and `mycluster queues` report the task side', async () => {
     const status = await get(serverPort, '/api/status');
     assert.equal(status.status, 200);
