@@ -122,8 +122,11 @@ export const EXIT_BOOT_FAILED = 3;
  * the old one spawned. The new master learns what it takes over from `UPGRADE_ENV`.
  */
 export type SuccessorMessage =
-  /** New → old: all its workers are ready and `cluster_pidfile` names it; the old master may drain and leave. */
-  | { mycluster: 1; type: 'successor-ready' }
+  /**
+   * New → old: all its workers are ready and `cluster_pidfile` names it; the old master may drain and leave.
+   * `adopted`: the addresses of the old master's listeners it serves on (a changed port or path is not among them).
+   */
+  | { mycluster: 1; type: 'successor-ready'; adopted: string[] }
   /** New → old: it could not start (config, listen); it exits. */
   | { mycluster: 1; type: 'successor-failed'; error: string };
 

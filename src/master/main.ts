@@ -133,6 +133,7 @@ async function startMaster(
   /** This master owns cluster_pidfile and the state file: from the start, or once an upgrade's new master serves. */
   let serving = !handoff;
   let successor: ChildProcess | null = null;
+  let adoptedBySuccessor = new Set<string>();
   let lastUpgrade: UpgradeResult | null = null;
   let upgradedFrom: { pid: number; drained: boolean } | null = null;
   const upgrades = handoff?.upgrades ?? 0;
@@ -144,8 +145,9 @@ async function startMaster(
     upgrades,
     timeoutMs: config.cluster.readyTimeout + UPGRADE_MARGIN_MS,
     env: Object.fromEntries(Object.entries(systemdEnv).filter(([, value]) => value !== undefined)),
-    handOver: (child) => {
+    handOver: (child, adopted) => {
       successor = child;
+      adoptedBySuccessor = new Set(adopted);
       metrics?.close();
       arbiter.shutdown(`handed over to the new master (pid ${child.pid})`, 0, { restart: true });
     },
@@ -164,7 +166,7 @@ async function startMaster(
     tookOver(upgradedFrom);
     writePidfile(pidfile, process.pid, config.general.pidFileMode);
     log.info({ from: predecessor.handoff.from, upgrades }, `took over from the old master (pid ${predecessor.handoff.from}): this master serves now`);
-    predecessor.ready();
+    predecessor.ready(listeners);
     void startMetricsServer().catch((error: unknown) => log.error({ err: error }, `cannot serve metrics: ${errorMessage(error)}`));
   };
 
@@ -230,6 +232,9 @@ async function startMaster(
           log.info(`the workers of this master (pid ${process.pid}) are gone: upgrade complete`);
           // The process a platform started stays, unless a daemon's pidfile or systemd (MAINPID) follows the new master.
           if (!logFile && !systemdEnv.NOTIFY_SOCKET) {
+            // A listener the new master does not serve on (its config changed the port or path) closes now; one
+            // it serves on stays open here unless it is TCP: closing a bound unix socket would remove its file.
+            for (const listener of listeners) if (!adoptedBySuccessor.has(listener.address) || !listener.socketPath) listener.close();
             keep(successor, pidfile, log);
             return;
           }

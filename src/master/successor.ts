@@ -63,8 +63,8 @@ export class Predecessor {
   }
 
   /** All workers ready and the pidfile taken: the old master may drain. */
-  ready(): void {
-    this.send({ mycluster: 1, type: 'successor-ready' });
+  ready(listeners: readonly { address: string }[]): void {
+    this.send({ mycluster: 1, type: 'successor-ready', adopted: listeners.map((listener) => listener.address) });
   }
 
   /** Could not start: say why before exiting. */

@@ -41,8 +41,8 @@ export interface UpgradeOptions {
   timeoutMs: number;
   /** Environment for the new master beyond this one's (systemd's variables, which this master took out of its own). */
   env: NodeJS.ProcessEnv;
-  /** The new master serves: this one drains its workers and leaves. */
-  handOver: (successor: ChildProcess) => void;
+  /** The new master serves (on the listeners whose addresses it adopted): this one drains its workers and leaves. */
+  handOver: (successor: ChildProcess, adopted: readonly string[]) => void;
   /** The upgrade ended (after handOver, or failed). */
   finished: (result: UpgradeResult) => void;
 }
@@ -108,7 +108,7 @@ export class Upgrade {
       this.handedOver = true;
       log.info({ successor: child.pid }, `upgrade: the new master (pid ${child.pid}) serves; draining this one's workers`);
       this.options.finished({ ok: true, from: process.pid, to: child.pid ?? null, requestedAt, finishedAt: Date.now() });
-      this.options.handOver(child);
+      this.options.handOver(child, message.adopted);
     });
     this.exited = new Promise((resolve) => {
       child.once('error', (error) => {

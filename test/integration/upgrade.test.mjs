@@ -74,6 +74,19 @@ describe('mycluster upgrade', () => {
     );
   });
 
+  test('a port changed in the config: the new master listens on the new one; the old port is refused once the old master drained', async () => {
+    const { dir, port, cluster } = await startCluster();
+    const newPort = await freePort();
+    fs.writeFileSync(path.join(dir, 'config', 'zz-port.js'), `exports.default = { servers: { web: { port: ${newPort} } } };\n`);
+    const result = await upgrade(dir);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal((await fetch(`http://127.0.0.1:${newPort}/api/version`, { signal: AbortSignal.timeout(5_000) })).status, 200);
+    const old = await fetch(`http://127.0.0.1:${port}/api/version`, { signal: AbortSignal.timeout(5_000) }).catch((error) => error);
+    assert.equal(old.cause?.code, 'ECONNREFUSED', String(old.cause ?? old));
+    process.kill(cluster.pid, 'SIGTERM');
+    assert.equal((await cluster.waitForExit(30_000)).code, 0);
+  });
+
   test('a new master that cannot serve changes nothing: broken config, broken install, workers that do not boot, the new master SIGKILLed', async () => {
     const { dir, port, cluster, pidfile } = await startCluster();
     const workers = slotPids(dir, 2);

@@ -84,6 +84,8 @@ test('a websocket client that never answers the close frame is destroyed after i
   const wss = echoWebsockets(server);
   const { port } = new URL(url);
   const socket = net.connect(Number(port), '127.0.0.1');
+  // Destroyed while it still writes, the connection may end with a reset: the end this test expects.
+  socket.on('error', () => undefined);
   let timer;
   try {
     await within(5_000, 'connect', once(socket, 'connect'));
