@@ -54,33 +54,18 @@ const VERSION = (require('../../package.json') as { version: string }).version;
  */
 export async function runCluster(options: ClusterOptions): Promise<void> {
   const handoff = takeHandoff();
-  let upgradedFrom: { pid: number; drained: boolean } | null = null;
   let arbiter: Arbiter | undefined;
-  const predecessor = handoff
-    ? new Predecessor(handoff, () => {
-        if (upgradedFrom) upgradedFrom.drained = true;
-        arbiter?.wakeup();
-      })
-    : null;
+  // The old master's last word (its workers are gone) is published with the next state.
+  const predecessor = handoff ? new Predecessor(handoff, () => arbiter?.wakeup()) : null;
   try {
-    await startMaster(
-      options,
-      predecessor,
-      (started) => (arbiter = started),
-      (from) => (upgradedFrom = from),
-    );
+    await startMaster(options, predecessor, (started) => (arbiter = started));
   } catch (error) {
     predecessor?.failed(errorMessage(error));
     throw error;
   }
 }
 
-async function startMaster(
-  options: ClusterOptions,
-  predecessor: Predecessor | null,
-  started: (arbiter: Arbiter) => void,
-  tookOver: (from: { pid: number; drained: boolean }) => void,
-): Promise<void> {
+async function startMaster(options: ClusterOptions, predecessor: Predecessor | null, started: (arbiter: Arbiter) => void): Promise<void> {
   const handoff = predecessor?.handoff ?? null;
   const projectRoot = resolveProjectRoot();
   const config = await loadConfig({ projectRoot });
@@ -135,7 +120,6 @@ async function startMaster(
   let successor: ChildProcess | null = null;
   let adoptedBySuccessor = new Set<string>();
   let lastUpgrade: UpgradeResult | null = null;
-  let upgradedFrom: { pid: number; drained: boolean } | null = null;
   const upgrades = handoff?.upgrades ?? 0;
 
   const upgrade = new Upgrade({
@@ -162,8 +146,6 @@ async function startMaster(
   const takeOver = (): void => {
     if (serving || !predecessor) return;
     serving = true;
-    upgradedFrom = { pid: predecessor.handoff.from, drained: false };
-    tookOver(upgradedFrom);
     writePidfile(pidfile, process.pid, config.general.pidFileMode);
     log.info({ from: predecessor.handoff.from, upgrades }, `took over from the old master (pid ${predecessor.handoff.from}): this master serves now`);
     predecessor.ready(listeners);
@@ -191,7 +173,12 @@ async function startMaster(
       if (!serving || successor) return;
       const published = {
         ...state,
-        master: { ...state.master, version: VERSION, upgrades, upgradedFrom },
+        master: {
+          ...state.master,
+          version: VERSION,
+          upgrades,
+          upgradedFrom: predecessor ? { pid: predecessor.handoff.from, drained: predecessor.drained } : null,
+        },
         lastUpgrade,
         ...(logFile && { logFile }),
       };
