@@ -25,7 +25,10 @@ async function trackedServer(listener = (_req, res) => res.end('plain')) {
 /** A `ws` server on `server` that greets each websocket with this pid and echoes its messages. */
 function echoWebsockets(server) {
   const wss = new WebSocketServer({ server });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
+    // A connection the drain destroys while its client still writes may end in a reset on either side: expected.
+    request.socket.on('error', () => undefined);
+    socket.on('error', () => undefined);
     socket.send(JSON.stringify({ pid: process.pid }));
     socket.on('message', (data) => socket.send(data));
   });
