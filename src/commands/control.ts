@@ -55,7 +55,7 @@ function formatDuration(ms: number): string {
 function formatStatus(state: ClusterState): string {
   const age = Date.now() - state.updatedAt;
   const lines = [
-    `master pid ${state.master.pid}${state.master.version ? ` (mycluster ${state.master.version}${state.master.upgrades ? `, ${state.master.upgrades} upgrades` : ''})` : ''}, up ${formatDuration(state.master.uptimeMs + age)}, ${state.desiredWorkers} workers` +
+    `master pid ${state.master.pid}${state.master.version ? ` (mycluster ${state.master.version}${state.master.upgrades ? `, ${state.master.upgrades} upgrade${state.master.upgrades === 1 ? '' : 's'}` : ''})` : ''}, up ${formatDuration(state.master.uptimeMs + age)}, ${state.desiredWorkers} workers` +
       (state.reload ? `, reload #${state.reload.id} under way` : '') +
       (state.stopping ? ', stopping' : ''),
   ];

@@ -61,6 +61,12 @@ describe('mycluster upgrade', () => {
     assert.equal(status.master.pid, masters.at(-1));
     assert.equal(status.master.upgrades, 3);
     assert.deepEqual(status.master.upgradedFrom, { pid: masters[2], drained: true });
+    // A newer mycluster installed in the project than the one running: status says so.
+    fs.mkdirSync(path.join(dir, 'node_modules', 'mycluster'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'node_modules', 'mycluster', 'package.json'), '{"version":"99.0.0"}');
+    const text = await runMycluster(['status'], { cwd: dir });
+    assert.match(text.stdout, /^master pid \d+ \(mycluster \S+, 3 upgrades\)/);
+    assert.match(text.stderr, /warning: mycluster 99\.0\.0 is installed, the master runs \S+: run mycluster upgrade/);
     const workers = slotPids(dir, 2);
     for (const pid of workers) assert.equal(Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]), masters.at(-1));
 
