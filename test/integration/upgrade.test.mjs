@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { copyFixture, isAlive, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { copyFixture, isAlive, isRunning, readPid, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
 import { assertNoFailures, startLoad } from '../helpers/load.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { waitFor } from '../helpers/wait.mjs';
@@ -91,6 +91,28 @@ describe('mycluster upgrade', () => {
     assert.equal(old.cause?.code, 'ECONNREFUSED', String(old.cause ?? old));
     process.kill(cluster.pid, 'SIGTERM');
     assert.equal((await cluster.waitForExit(30_000)).code, 0);
+  });
+
+  test('with --daemon the old master exits once its workers are gone; cluster_pidfile names the new one', async () => {
+    const dir = copyFixture('http-app');
+    const pidfile = path.join(dir, 'pids', 'cluster_pidfile');
+    const env = { PORT: String(await freePort()) };
+    let masters = [];
+    try {
+      const started = await runMycluster(['start', '--workers=2', '--daemon'], { cwd: dir, env });
+      assert.equal(started.code, 0, started.stderr);
+      masters = [readPid(pidfile)];
+      const result = await upgrade(dir);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      masters.push(readPid(pidfile));
+      assert.notEqual(masters[1], masters[0]);
+      // isRunning: a process reparented to an init that does not reap stays a zombie, gone all the same.
+      await waitFor('the old master gone', () => (isRunning(masters[0]) ? null : true), { timeoutMs: 10_000 });
+      assert.equal((await runMycluster(['stop'], { cwd: dir })).code, 0);
+      assert.equal(isRunning(masters[1]), false);
+    } finally {
+      for (const pid of masters) if (pid && isRunning(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   test('a new master that cannot serve changes nothing: broken config, broken install, workers that do not boot, the new master SIGKILLed', async () => {
