@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +12,34 @@ import { copyFixture, isAlive, reloadAborted, reloadDone, rollingReloads, slotPi
 import { assertNoFailures, startLoad } from '../helpers/load.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { sleep, waitFor } from '../helpers/wait.mjs';
+
+/** A GET over `agent` (one keep-alive connection): its status and JSON body. */
+function getJson(port, urlPath, agent) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout: 20_000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(body) }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${urlPath} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+/** One keep-alive connection (an agent of one socket) per worker pid, found by asking each new one who answers. */
+async function connectionsToEachWorker(port, pids) {
+  const found = new Map();
+  const spare = [];
+  for (let attempt = 0; attempt < 200 && found.size < pids.length; attempt += 1) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { body } = await getJson(port, '/api/version', agent);
+    if (pids.includes(body.pid) && !found.has(body.pid)) found.set(body.pid, agent);
+    else spare.push(agent);
+  }
+  for (const agent of spare) agent.destroy();
+  assert.equal(found.size, pids.length, `connections reached workers ${[...found.keys()]} of ${pids}`);
+  return [...found.values()];
+}
 
 const started = [];
 after(async () => {
@@ -76,17 +105,18 @@ describe('rolling reload', () => {
   test("an old worker still draining a slow request does not hold up the next slot's replacement until it exits", async () => {
     const { dir, port, cluster } = await startHttpCluster(2);
     const [old1] = slotPids(dir, 2);
-    // Separate connections, so node:cluster's round robin gives each old worker slow requests in flight;
-    // 3.5 s: longer than the 2 s bound, shorter than the fixture's stopTimeout (5 s).
-    const slow = Array.from({ length: 4 }, () =>
-      fetch(`http://127.0.0.1:${port}/api/slow?ms=3500`, { signal: AbortSignal.timeout(20_000) }).then((response) => response.status),
-    );
+    // A slow request in flight on each old worker: the kernel, not the master, picks which worker accepts a
+    // connection, so open keep-alive connections until one has reached each worker, then send the slow request
+    // on it. 3.5 s: longer than the 2 s bound, shorter than the fixture's stopTimeout (5 s).
+    const onEachWorker = await connectionsToEachWorker(port, slotPids(dir, 2));
+    const slow = onEachWorker.map((agent) => getJson(port, '/api/slow?ms=3500', agent).then(({ status }) => status));
     await sleep(300);
     const events = await reloadMessages(cluster, { timeoutMs: 20_000 });
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));
     const slot2Starting = events.findIndex((msg) => /^starting worker #2 /.test(msg));
     assert.ok(slot2Starting >= 0 && old1Stopped > slot2Starting, events.join('\n'));
-    assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200]);
+    assert.deepEqual(await Promise.all(slow), [200, 200]);
+    for (const agent of onEachWorker) agent.destroy();
     await cluster.kill();
   });
 
