@@ -11,6 +11,9 @@ import { reportResult } from './progress';
 /** The new master's start (readyTimeout) and the old workers' drain (stopTimeout) fit well within it. */
 const DEFAULT_TIMEOUT_S = 300;
 
+/** How long after the old master is gone its "drained" may take to show in the new master's state. */
+const OLD_MASTER_GONE_GRACE_MS = 3_000;
+
 export interface UpgradeOptions extends LocateOptions {
   json?: boolean;
   /** The node binary for the new master (default: the running master's path). */
@@ -39,6 +42,7 @@ export async function upgrade(options: UpgradeOptions): Promise<void> {
     // A result that ends after this request answers it: a refusal, or the upgrade already running when it came.
     const earlierResultAt = before?.lastUpgrade?.finishedAt ?? 0;
     const requestedAt = Date.now();
+    let oldGoneAt: number | undefined;
     process.kill(masterPid, 'SIGURG');
     const state = await waitFor(
       () => {
@@ -49,6 +53,9 @@ export async function upgrade(options: UpgradeOptions): Promise<void> {
         const successor = state && state.master.pid !== masterPid && state.master.upgradedFrom?.pid === masterPid ? state : undefined;
         if (successor?.equilibrium && successor.master.upgradedFrom?.drained) return successor;
         if (!isAlive(masterPid)) {
+          // An old master that exits (daemon, systemd) has just told the new one it is done: give that a moment.
+          oldGoneAt ??= Date.now();
+          if (Date.now() - oldGoneAt < OLD_MASTER_GONE_GRACE_MS) return undefined;
           if (!successor) throw new MyclusterError(`the master (pid ${masterPid}) exited during the upgrade`);
           if (successor.equilibrium) {
             throw new MyclusterError(`the old master (pid ${masterPid}) died during the upgrade; the new master (pid ${successor.master.pid}) serves`);
