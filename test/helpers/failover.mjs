@@ -1,14 +1,12 @@
 // Issue 12, for test/integration/redis-failover*.test.mjs: every Redis connection of a worker survives any
-// number of Sentinel failovers. A real master, one replica and three sentinels; the current master is
+// number of Sentinel failovers. A real master, two replicas and three sentinels; the current master is
 // SIGKILLed FAILOVERS times in a row, each dead master coming back as a replica, while a steady stream of
 // enqueues runs. After every failover enqueues are acknowledged again within 10 s; at the end every
 // acknowledged job was worked or failed, none is left in a queue, no worker reports a dead connection, and
 // `mycluster queues` exits.
 //
 // As in sentinel.test.mjs, "acknowledged" means confirmed by a replica (tasks.enqueueReplicas = 1): an
-// enqueue only the dying master had is lost by Redis itself, and the enqueue action answers 503 for it. One
-// replica, so confirmed means on every replica: with two, the sentinels may promote the one that had not
-// received a job yet, and a confirmed job is lost (seen: 2 of 2,764; docs/tasks-and-redis.md).
+// enqueue only the dying master had is lost by Redis itself, and the enqueue action answers 503 for it.
 import assert from 'node:assert/strict';
 import { copyFixture, restartLine, runMycluster, startMycluster } from './cluster.mjs';
 import { freePort } from './net.mjs';
@@ -81,7 +79,7 @@ async function workerRedisHealth(dir) {
 
 /** The whole scenario (see the test files); `cleanups` collects what the test's after() must stop. */
 export async function runFailovers(t, { split, cleanups }) {
-  const setup = await startSentinelSetup({ replicas: 1, downAfterMs: 1_000, failoverTimeoutMs: 3_000 });
+  const setup = await startSentinelSetup({ replicas: 2, downAfterMs: 1_000, failoverTimeoutMs: 3_000 });
   cleanups.push(() => setup.stop());
   const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 1 } }) };
   const port = await freePort();

@@ -78,22 +78,7 @@ export async function startRedis(extraArgs = [], { port } = {}) {
   let output = '';
   const launch = async () => {
     output = '';
-    // No 5 s wait before a full sync (Redis 7's repl-diskless-sync-delay): a replica that (re)joins is in sync in
-    // milliseconds, as on a real network with one replica joining at a time.
-    const args = [
-      '--port',
-      String(redisPort),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--repl-diskless-sync-delay',
-      '0',
-      ...(ownDir ? ['--dir', ownDir] : []),
-      ...extraArgs,
-    ];
+    const args = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(ownDir ? ['--dir', ownDir] : []), ...extraArgs];
     child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (data) => (output += data));
     child.stderr.on('data', (data) => (output += data));
