@@ -49,7 +49,15 @@ async function assertUnreadyThenExit(host, port, { checks }) {
   process.kill(host.pid, 'SIGTERM');
   await host.waitForLine((line) => /status answers 503 for \d+ ms, then drain/.test(line.msg ?? ''), { from, what: 'the unready line' });
   for (let check = 0; check < checks; check += 1) {
-    const status = await get(port, '/api/status');
+    // The master logs the line as it tells the workers: give a worker a moment to have heard it.
+    const status = await waitFor(
+      'status 503',
+      async () => {
+        const answer = await get(port, '/api/status');
+        return answer.status === 503 ? answer : null;
+      },
+      { timeoutMs: 2_000, intervalMs: 20 },
+    );
     assert.equal(status.status, 503, JSON.stringify(status.body));
     assert.equal(status.body.status, 'stopping');
     assert.equal(status.body.reason, 'SIGTERM');
