@@ -5,17 +5,16 @@
 // `Connection: close` and counts socket errors as users feel them): a steady wrk run, then one with the 3
 // upgrades, their p99 and errors side by side.
 
-import { now, run, sleep } from '../lib.mjs';
+import { now, run as runCommand, sleep } from '../lib.mjs';
 import { startLoad } from '../load.mjs';
 
 export const name = 'upgrade';
 
 const WRK_SECONDS = 8;
 
-export async function run_({ url, peer }) {
+export async function run({ url, peer }) {
   return { ...(await withLoadClient({ url, peer })), wrk: await withWrk({ url, peer }) };
 }
-export { run_ as run };
 
 async function threeUpgrades(peer, mark) {
   const durationsMs = [];
@@ -52,8 +51,8 @@ async function withLoadClient({ url, peer }) {
 }
 
 async function withWrk({ url, peer }) {
-  const steady = parseWrk((await run('wrk', ['-t1', '-c50', '-d5s', '--latency', url], { timeoutMs: 30_000 })).stdout);
-  const wrk = run('wrk', ['-t1', '-c50', `-d${WRK_SECONDS}s`, '--latency', url], { timeoutMs: (WRK_SECONDS + 30) * 1000 });
+  const steady = parseWrk((await runCommand('wrk', ['-t1', '-c50', '-d5s', '--latency', url], { timeoutMs: 30_000 })).stdout);
+  const wrk = runCommand('wrk', ['-t1', '-c50', `-d${WRK_SECONDS}s`, '--latency', url], { timeoutMs: (WRK_SECONDS + 30) * 1000 });
   await sleep(1_000);
   const durationsMs = await threeUpgrades(peer);
   const upgrades = parseWrk((await wrk).stdout);
