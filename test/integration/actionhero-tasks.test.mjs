@@ -1,0 +1,69 @@
+// An ActionHero 29 project's task workers under mycluster (ACTIONHERO_ROLE=worker, the real `actionhero` package):
+// they run tasks and no web server, a job whose worker was SIGKILLed in the middle is re-run within seconds (not
+// after ActionHero's stuckWorkerTimeout, an hour by default), and no pidfile of the dead worker is left behind.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { copyActionheroFixture } from '../helpers/actionhero.mjs';
+import { isRunning, runMycluster, slotPids, startMycluster } from '../helpers/cluster.mjs';
+import { freePort, tcpProbe } from '../helpers/net.mjs';
+import { startRedis } from '../helpers/redis.mjs';
+import { testClient } from '../helpers/tasks.mjs';
+import { waitFor } from '../helpers/wait.mjs';
+
+/** Enqueue the fixture's `slow` task as node-resque does (default namespace `resque`, ActionHero's too). */
+async function enqueueSlow(client, id, ms) {
+  await client.sadd('resque:queues', 'default');
+  await client.rpush('resque:queue:default', JSON.stringify({ class: 'slow', queue: 'default', args: [{ id, ms }] }));
+}
+
+describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster', () => {
+  let redis;
+  let client;
+  let dir;
+  let port;
+  let cluster;
+
+  before(async () => {
+    redis = await startRedis();
+    client = testClient(redis.url);
+    dir = copyActionheroFixture();
+    port = await freePort();
+    cluster = startMycluster(['start', '--workers=2'], { cwd: dir, env: { PORT: String(port), REDIS_URL: redis.url, ACTIONHERO_ROLE: 'worker' } });
+    await cluster.waitForEquilibrium({ timeoutMs: 30_000 });
+  });
+
+  after(async () => {
+    client?.disconnect();
+    await cluster?.kill();
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('they run tasks and no web server', async () => {
+    await enqueueSlow(client, 'quick', 10);
+    await waitFor('the task to run', async () => (await client.get('fixture:done:quick')) !== null, { timeoutMs: 10_000 });
+    assert.equal((await tcpProbe(port)).code, 'ECONNREFUSED', 'nothing listens on the web port');
+  });
+
+  test('a job whose worker is SIGKILLed in the middle is re-run within seconds, and the dead worker leaves no pidfile', async () => {
+    await enqueueSlow(client, 'killed', 3_000);
+    const victim = Number(await waitFor('the task to start', () => client.get('fixture:pid:killed'), { timeoutMs: 10_000 }));
+    assert.ok(slotPids(dir, 2).includes(victim), `${victim} is one of the workers`);
+    process.kill(victim, 'SIGKILL');
+    const finishedBy = Number(await waitFor('the job to be re-run to the end', () => client.get('fixture:done:killed'), { timeoutMs: 15_000 }));
+    assert.notEqual(finishedBy, victim);
+    assert.equal(await client.get('fixture:runs:killed'), '2');
+    await waitFor('the replacement worker', () => slotPids(dir, 2).every((pid) => pid && pid !== victim && isRunning(pid)), { timeoutMs: 15_000 });
+    const left = fs.readdirSync(path.join(dir, 'pids')).filter((name) => fs.readFileSync(path.join(dir, 'pids', name), 'utf8').trim() === String(victim));
+    assert.deepEqual(left, []);
+  });
+
+  test('a stop leaves no process and no pidfile', async () => {
+    const result = await runMycluster(['stop'], { cwd: dir });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    await waitFor('every process of the cluster gone', () => cluster.knownPids().every((pid) => !isRunning(pid)), { timeoutMs: 15_000 });
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')), []);
+  });
+});
