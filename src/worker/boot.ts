@@ -32,7 +32,14 @@ export async function bootApp(options: {
   options.onLogger(log);
   const app =
     appKind(projectRoot) === 'actionhero'
-      ? await (await import('../runtime/actionhero/app.js')).startActionheroApp({ config, log, role, projectRoot, clustered: options.clustered })
+      ? await (await import('../runtime/actionhero/app.js')).startActionheroApp({
+          config,
+          log,
+          role,
+          projectRoot,
+          clustered: options.clustered,
+          workerSlot: options.workerSlot,
+        })
       : await startApp({ config, log, role, projectRoot, workerSlot: options.workerSlot, clustered: options.clustered });
   return { config, log, app };
 }

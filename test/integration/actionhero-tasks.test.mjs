@@ -1,5 +1,5 @@
 // An ActionHero 29 project's task workers under mycluster (ACTIONHERO_ROLE=worker, the real `actionhero` package):
-// they run tasks and no web server, a job whose worker was SIGKILLed in the middle is re-run within seconds (not
+// they run tasks and no web server, `mycluster queues` reads their queues, a job whose worker was SIGKILLed in the middle is re-run within seconds (not
 // after ActionHero's stuckWorkerTimeout, an hour by default), and no pidfile of the dead worker is left behind.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -30,7 +30,10 @@ describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster
     client = testClient(redis.url);
     dir = copyActionheroFixture();
     port = await freePort();
-    cluster = startMycluster(['start', '--workers=2'], { cwd: dir, env: { PORT: String(port), REDIS_URL: redis.url, ACTIONHERO_ROLE: 'worker' } });
+    cluster = startMycluster(['start', '--workers=2'], {
+      cwd: dir,
+      env: { PORT: String(port), REDIS_URL: redis.url, ACTIONHERO_ROLE: 'worker', ACTIONHERO_TITLE: 'tasks' },
+    });
     await cluster.waitForEquilibrium({ timeoutMs: 30_000 });
   });
 
@@ -45,6 +48,25 @@ describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster
     await enqueueSlow(client, 'quick', 10);
     await waitFor('the task to run', async () => (await client.get('fixture:done:quick')) !== null, { timeoutMs: 10_000 });
     assert.equal((await tcpProbe(port)).code, 'ECONNREFUSED', 'nothing listens on the web port');
+  });
+
+  test('with ACTIONHERO_TITLE, each worker’s ActionHero has an id of its own (its pidfile names the slot)', () => {
+    const names = fs.readdirSync(path.join(dir, 'pids')).filter((name) => name.startsWith('actionhero-'));
+    assert.deepEqual(names.sort(), ['actionhero-tasks-1', 'actionhero-tasks-2']);
+  });
+
+  test('mycluster queues shows ActionHero’s task processors and the job each holds (REDIS_URL names the Redis)', async () => {
+    await enqueueSlow(client, 'shown', 4_000);
+    await waitFor('the task to start', () => client.get('fixture:pid:shown'), { timeoutMs: 10_000 });
+    const result = await runMycluster(['queues', '--json'], { cwd: dir, env: { REDIS_URL: redis.url } });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.ok(report.workers.length >= 2, `task processors of both workers: ${report.workers.map((worker) => worker.name)}`);
+    assert.deepEqual(
+      report.workers.filter((worker) => worker.job).map((worker) => worker.job.task),
+      ['slow'],
+    );
+    await waitFor('the task to finish', () => client.get('fixture:done:shown'), { timeoutMs: 10_000 });
   });
 
   test('a job whose worker is SIGKILLed in the middle is re-run within seconds, and the dead worker leaves no pidfile', async () => {

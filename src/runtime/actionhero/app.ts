@@ -37,6 +37,8 @@ export interface ActionheroAppOptions {
   projectRoot: string;
   /** In a node:cluster worker: accept on the master's listening socket. */
   clustered: boolean;
+  /** Cluster slot, or null for a single process. */
+  workerSlot: number | null;
 }
 
 /** Where the project's own `actionhero` is. A BootError saying what to install when it has none. */
@@ -51,8 +53,10 @@ export function resolveActionhero(projectRoot: string): string {
   }
 }
 
-export async function startActionheroApp({ config, log, role, projectRoot, clustered }: ActionheroAppOptions): Promise<RunningApp> {
+export async function startActionheroApp({ config, log, role, projectRoot, clustered, workerSlot }: ActionheroAppOptions): Promise<RunningApp> {
   const entry = resolveActionhero(projectRoot);
+  // ActionHero's process id (its pidfile's name, its server id in Redis) must differ between workers.
+  if (process.env.ACTIONHERO_TITLE && workerSlot !== null) process.env.ACTIONHERO_TITLE = `${process.env.ACTIONHERO_TITLE}-${workerSlot}`;
   // ActionHero reads its config (and these overrides) once, when it is first required.
   const ours = actionheroOverrides({ role, env: process.env, port: config.servers.web.port, pidFolder: config.general.paths.pid });
   process.env[ACTIONHERO_OVERRIDES_VARIABLE] = JSON.stringify(withUserOverrides(ours, process.env[ACTIONHERO_OVERRIDES_VARIABLE]));
