@@ -1,6 +1,7 @@
 // The ActionHero 29 fixture (test/fixtures/actionhero-app) for integration tests and the bench: a copy in a temp
-// dir whose node_modules is the repository's (actionhero and its dependencies), with the tests' short timings
-// as mycluster's own config (<root>/mycluster/), and websocket clients of ActionHero's primus server.
+// dir whose node_modules links the repository's packages (actionhero and its dependencies) and this mycluster
+// (node_modules/.bin/mycluster, as its Procfile runs it), with the tests' short timings as mycluster's own
+// config (<root>/mycluster/); and websocket clients of ActionHero's primus server.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,13 @@ import { within } from './wait.mjs';
 export function copyActionheroFixture() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-actionhero-app-'));
   fs.cpSync(path.join(fixtures, 'actionhero-app'), dir, { recursive: true });
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const modules = path.join(dir, 'node_modules');
+  fs.mkdirSync(path.join(modules, '.bin'), { recursive: true });
+  for (const name of fs.readdirSync(path.join(repoRoot, 'node_modules'))) {
+    if (!name.startsWith('.')) fs.symlinkSync(path.join(repoRoot, 'node_modules', name), path.join(modules, name));
+  }
+  fs.symlinkSync(repoRoot, path.join(modules, 'mycluster'), 'dir');
+  fs.symlinkSync(path.join(repoRoot, 'bin', 'mycluster'), path.join(modules, '.bin', 'mycluster'));
   fs.mkdirSync(path.join(dir, 'mycluster'));
   fs.copyFileSync(path.join(fixtures, 'test-timings.js'), path.join(dir, 'mycluster', '00-test-timings.js'));
   fs.mkdirSync(path.join(dir, 'pids'));

@@ -10,6 +10,7 @@ import { isRunning, runMycluster, slotPids, startMycluster } from '../helpers/cl
 import { freePort, tcpProbe } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { testClient } from '../helpers/tasks.mjs';
+import { parseProcfile, spawnProcfileProcess } from '../helpers/tasks-app.mjs';
 import { waitFor } from '../helpers/wait.mjs';
 
 /** Enqueue the fixture's `slow` task as node-resque does (default namespace `resque`, ActionHero's too). */
@@ -56,9 +57,14 @@ describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster
   });
 
   test('mycluster queues shows ActionHero’s task processors and the job each holds (REDIS_URL names the Redis)', async () => {
-    await enqueueSlow(client, 'shown', 4_000);
+    await enqueueSlow(client, 'shown', 60_000);
     await waitFor('the task to start', () => client.get('fixture:pid:shown'), { timeoutMs: 10_000 });
-    const result = await runMycluster(['queues', '--json'], { cwd: dir, env: { REDIS_URL: redis.url } });
+    let result;
+    try {
+      result = await runMycluster(['queues', '--json'], { cwd: dir, env: { REDIS_URL: redis.url } });
+    } finally {
+      await client.set('fixture:release:shown', '1');
+    }
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const report = JSON.parse(result.stdout);
     assert.ok(report.workers.length >= 2, `task processors of both workers: ${report.workers.map((worker) => worker.name)}`);
@@ -70,13 +76,14 @@ describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster
   });
 
   test('a job whose worker is SIGKILLed in the middle is re-run within seconds, and the dead worker leaves no pidfile', async () => {
-    await enqueueSlow(client, 'killed', 3_000);
+    await enqueueSlow(client, 'killed', 60_000);
     const victim = Number(await waitFor('the task to start', () => client.get('fixture:pid:killed'), { timeoutMs: 10_000 }));
     assert.ok(slotPids(dir, 2).includes(victim), `${victim} is one of the workers`);
     process.kill(victim, 'SIGKILL');
-    const finishedBy = Number(await waitFor('the job to be re-run to the end', () => client.get('fixture:done:killed'), { timeoutMs: 15_000 }));
+    await waitFor('the job to run again', async () => (await client.get('fixture:runs:killed')) === '2', { timeoutMs: 15_000 });
+    await client.set('fixture:release:killed', '1');
+    const finishedBy = Number(await waitFor('the re-run to finish', () => client.get('fixture:done:killed'), { timeoutMs: 10_000 }));
     assert.notEqual(finishedBy, victim);
-    assert.equal(await client.get('fixture:runs:killed'), '2');
     await waitFor('the replacement worker', () => slotPids(dir, 2).every((pid) => pid && pid !== victim && isRunning(pid)), { timeoutMs: 15_000 });
     const left = fs.readdirSync(path.join(dir, 'pids')).filter((name) => fs.readFileSync(path.join(dir, 'pids', name), 'utf8').trim() === String(victim));
     assert.deepEqual(left, []);
@@ -87,5 +94,43 @@ describe('ActionHero task workers (ACTIONHERO_ROLE=worker) in a 2-worker cluster
     assert.equal(result.code, 0, result.stdout + result.stderr);
     await waitFor('every process of the cluster gone', () => cluster.knownPids().every((pid) => !isRunning(pid)), { timeoutMs: 15_000 });
     assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')), []);
+  });
+});
+
+describe('the ActionHero seed’s Procfile, with mycluster start in place of npm start', () => {
+  let redis;
+  let client;
+  let dir;
+  const processes = [];
+
+  before(async () => {
+    redis = await startRedis();
+    client = testClient(redis.url);
+    dir = copyActionheroFixture();
+  });
+
+  after(async () => {
+    client?.disconnect();
+    for (const proc of processes) await proc.kill();
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the web line serves and enqueues, the worker line runs the job; TERM stops both, leaving no pidfile', async () => {
+    const port = await freePort();
+    for (const proc of parseProcfile(path.join(dir, 'Procfile'))) {
+      processes.push(spawnProcfileProcess(proc, { cwd: dir, env: { PORT: String(port), REDIS_URL: redis.url } }));
+    }
+    const [web, worker] = processes;
+    await web.waitForLine((line) => /cluster equilibrium state reached/.test(line.msg ?? ''), { timeoutMs: 30_000, what: 'the web cluster' });
+    await worker.waitForLine((line) => /ready \(pid/.test(line.msg ?? ''), { timeoutMs: 30_000, what: 'the worker process' });
+    const response = await fetch(`http://127.0.0.1:${port}/api/enqueueSlow?id=procfile&ms=10`);
+    assert.equal(response.status, 200, await response.text());
+    const ranIn = Number(await waitFor('the job to run', () => client.get('fixture:done:procfile'), { timeoutMs: 10_000 }));
+    assert.ok(worker.knownPids().includes(ranIn), `run by the worker line (${ranIn})`);
+    for (const proc of processes) process.kill(proc.pid, 'SIGTERM');
+    for (const proc of processes) assert.deepEqual(await proc.waitForExit(20_000), { code: 0, signal: null });
+    const pidfiles = fs.readdirSync(path.join(dir, 'pids'), { recursive: true }).filter((name) => !fs.statSync(path.join(dir, 'pids', name)).isDirectory());
+    assert.deepEqual(pidfiles, []);
   });
 });
