@@ -65,7 +65,14 @@ export async function startActionheroApp({ config, log, role, projectRoot, clust
   // ActionHero's own signal handlers (registerProcessSignals) are not installed: mycluster's worker decides.
   await ah.initialize();
   const web = actionhero.api.servers?.servers?.web as ActionheroWebServer | undefined;
-  if (web) adoptWebServer(web, clustered ? inheritedListenerFd(config.servers.web) : undefined);
+  const fd = clustered ? inheritedListenerFd(config.servers.web) : undefined;
+  if (web) adoptWebServer(web, fd);
+  else if (fd !== undefined) {
+    log.warn(
+      { port: config.servers.web.port },
+      `the master listens on ${config.servers.web.port} but ActionHero's web server is off in its config: connections wait unanswered; set ENABLE_WEB_SERVER=false (or servers.web.enabled: false in mycluster/) so the master does not listen`,
+    );
+  }
   await ah.start();
 
   const tasks = actionhero.config.tasks;
