@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { formatCheckLine, formatConfigJson } from '../../dist/commands/config.js';
 import { appKind, dependsOnActionhero } from '../../dist/config/app-kind.js';
 import { loadConfigWithSources } from '../../dist/config/index.js';
 import { removePidfilesOf } from '../../dist/pids.js';
@@ -81,6 +82,15 @@ describe("mycluster's own config in an ActionHero project", () => {
     assert.equal(loaded.config.cluster.stopTimeout, 7000);
     assert.equal(loaded.config.cluster.workers, 4);
     assert.equal(loaded.sources.sourceOf('cluster.workers'), 'MYCLUSTER_CONFIG_OVERRIDES');
+  });
+
+  it('mycluster config says it is an ActionHero project', async () => {
+    const loaded = await loadConfigWithSources({ projectRoot: project('cfg-ah-check', { actionhero: '29.3.5' }), env: { NODE_ENV: 'production' } });
+    assert.equal(
+      formatCheckLine(loaded),
+      "config OK: 0 files, NODE_ENV=production, both roles (ACTIONHERO_ROLE unset), ActionHero project (workers run ActionHero; this is mycluster's own config)",
+    );
+    assert.equal(JSON.parse(formatConfigJson(loaded)).app, 'actionhero');
   });
 
   it('MYCLUSTER_CONFIG names other folders, and a missing one is an error naming MYCLUSTER_CONFIG', async () => {
