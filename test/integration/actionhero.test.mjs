@@ -3,6 +3,7 @@
 // ActionHero's websockets are closed politely and come back, and a stop leaves no process and no pidfile.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { copyActionheroFixture, openPrimusClients, terminatePrimusClients } from '../helpers/actionhero.mjs';
@@ -11,6 +12,14 @@ import { assertNoFailures, startLoad } from '../helpers/load.mjs';
 import { freePort } from '../helpers/net.mjs';
 import { startRedis } from '../helpers/redis.mjs';
 import { waitFor, within } from '../helpers/wait.mjs';
+
+/** ActionHero's id of a clustered process without ACTIONHERO_TITLE, as its pidfile name has it: `<ip>-<pid>`. */
+function ahIdOf(pid) {
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((address) => address?.family === 'IPv4' && !address.internal);
+  return `${external?.address ?? 'actionhero'}-${pid}`;
+}
 
 describe('an ActionHero 29 project in a 2-worker cluster', () => {
   let redis;
@@ -67,6 +76,19 @@ describe('an ActionHero 29 project in a 2-worker cluster', () => {
     opened.push(again);
     for (const client of again) assert.ok(!oldPids.includes(client.pid), `reconnected to old worker ${client.pid}`);
     terminatePrimusClients(again);
+  });
+
+  test('a SIGKILLed worker is replaced in its slot, and its ActionHero pidfile goes with it', async () => {
+    const [victim, other] = slotPids(dir, 2);
+    assert.ok(fs.existsSync(path.join(dir, 'pids', `actionhero-${ahIdOf(victim)}`)), 'ActionHero wrote its pidfile');
+    const from = cluster.lines.length;
+    process.kill(victim, 'SIGKILL');
+    await cluster.waitForEquilibrium({ from, timeoutMs: 30_000 });
+    const [replacement] = slotPids(dir, 2);
+    assert.ok(replacement !== victim && isRunning(replacement));
+    assert.equal(slotPids(dir, 2)[1], other);
+    const left = fs.readdirSync(path.join(dir, 'pids')).filter((name) => name.endsWith(`-${victim}`));
+    assert.deepEqual(left, []);
   });
 
   test('mycluster upgrade (a new master on the same socket) under keep-alive load: 0 failed requests', async () => {
