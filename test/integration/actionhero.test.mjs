@@ -1,6 +1,7 @@
 // An ActionHero 29 project (test/fixtures/actionhero-app, the real `actionhero` package) under
 // `mycluster start --workers=2`, no other setup: reloads and an upgrade under keep-alive load lose nothing,
-// ActionHero's websockets are closed politely and come back, and a stop leaves no process and no pidfile.
+// ActionHero's websockets are closed politely and come back, a SIGKILLed worker is replaced and leaves no
+// pidfile, and a stop leaves no process and no pidfile.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -102,13 +103,17 @@ describe('an ActionHero 29 project in a 2-worker cluster', () => {
     }
   });
 
-  test('a stop leaves no process and no pidfile (mycluster’s or ActionHero’s)', async () => {
+  test('a stop closes the websockets with 1001 and leaves no process and no pidfile (mycluster’s or ActionHero’s)', async () => {
     assert.ok(
       fs.readdirSync(path.join(dir, 'pids')).some((name) => name.startsWith('actionhero-')),
       'ActionHero wrote its pidfiles',
     );
+    const clients = await openPrimusClients(`http://127.0.0.1:${port}`, 2);
+    opened.push(clients);
     const result = await runMycluster(['stop'], { cwd: dir });
     assert.equal(result.code, 0, result.stdout + result.stderr);
+    const closes = await within(10_000, 'the websockets to close', Promise.all(clients.map((client) => client.closed)));
+    assert.deepEqual(closes, Array(2).fill({ code: 1001, reason: 'server going away' }));
     await waitFor('every process of the cluster gone', () => cluster.knownPids().every((pid) => !isRunning(pid)), { timeoutMs: 15_000 });
     assert.deepEqual(fs.readdirSync(path.join(dir, 'pids')), []);
   });
