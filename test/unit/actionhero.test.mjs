@@ -9,6 +9,7 @@ import { formatCheckLine, formatConfigJson } from '../../dist/commands/config.js
 import { appKind, dependsOnActionhero } from '../../dist/config/app-kind.js';
 import { loadConfigWithSources } from '../../dist/config/index.js';
 import { removePidfilesOf } from '../../dist/pids.js';
+import { resolveActionhero } from '../../dist/runtime/actionhero/app.js';
 import { actionheroOverrides, withUserOverrides } from '../../dist/runtime/actionhero/overrides.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-actionhero-unit-'));
@@ -47,6 +48,11 @@ describe('which projects run ActionHero', () => {
     assert.equal(appKind(ah, { MYCLUSTER_APP: 'mycluster' }), 'mycluster');
     assert.equal(appKind(plain, { MYCLUSTER_APP: 'actionhero' }), 'actionhero');
     assert.equal(appKind(ah, { MYCLUSTER_APP: 'auto' }), 'actionhero');
+    assert.throws(() => resolveActionhero(plain), {
+      name: 'BootError',
+      message:
+        /^this project runs ActionHero, but actionhero cannot be loaded from \S+ \(Cannot find module 'actionhero'\): run npm install, or set MYCLUSTER_APP=mycluster$/,
+    });
     assert.throws(() => appKind(ah, { MYCLUSTER_APP: 'ah' }), {
       name: 'ConfigError',
       message: /MYCLUSTER_APP must be one of auto, actionhero, mycluster, got "ah"/,

@@ -47,7 +47,7 @@ export function resolveActionhero(projectRoot: string): string {
     return require.resolve('actionhero', { paths: [projectRoot] });
   } catch (error) {
     throw new BootError(
-      `this project depends on actionhero, but it cannot be loaded from ${projectRoot} (${errorMessage(error)}): run npm install, or set MYCLUSTER_APP=mycluster`,
+      `this project runs ActionHero, but actionhero cannot be loaded from ${projectRoot} (${errorMessage(error).split('\n')[0]}): run npm install, or set MYCLUSTER_APP=mycluster`,
       { cause: error },
     );
   }
