@@ -185,3 +185,34 @@ export function removePidfile(file: string, pid: number): void {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
+
+/** Larger files in a pid folder are not pidfiles (the state file); never read them. */
+const PIDFILE_MAX_BYTES = 32;
+
+/**
+ * Remove every pidfile in `folder` that holds `pid`, a process that has exited: the ones the app wrote under
+ * its own names (an ActionHero project's `actionhero-<id>`) that a killed process could not remove. Returns
+ * the names removed.
+ */
+export function removePidfilesOf(folder: string, pid: number): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const file = path.join(folder, name);
+    try {
+      const stat = fs.statSync(file);
+      if (!stat.isFile() || stat.size > PIDFILE_MAX_BYTES || pidIn(file) !== pid) continue;
+      fs.unlinkSync(file);
+      removed.push(name);
+    } catch {
+      // gone meanwhile, or unreadable: not ours to worry about
+    }
+  }
+  return removed;
+}

@@ -48,12 +48,13 @@ export function formatConfigTable(loaded: LoadedConfig): string {
   ].join('\n');
 }
 
-/** `{ environment, role, files, config, sources }`: the config nested as the app sees it, `sources` by key path. */
+/** `{ environment, role, app, files, config, sources }`: the config nested as the app sees it, `sources` by key path. */
 export function formatConfigJson(loaded: LoadedConfig): string {
   const entries = configEntries(loaded);
   const report = {
     environment: loaded.environment,
     role: loaded.role,
+    app: loaded.app,
     files: loaded.files,
     config: printable(redactSecrets(loaded.config)),
     sources: Object.fromEntries(entries.map(({ key, source }) => [key, source])),
@@ -72,8 +73,9 @@ function printable(value: unknown): unknown {
   return value;
 }
 
-function describeSelection({ environment, role }: LoadedConfig): string {
-  return `NODE_ENV=${environment}, ${role === 'all' ? 'both roles (ACTIONHERO_ROLE unset)' : `ACTIONHERO_ROLE=${role}`}`;
+function describeSelection({ environment, role, app }: LoadedConfig): string {
+  const selection = `NODE_ENV=${environment}, ${role === 'all' ? 'both roles (ACTIONHERO_ROLE unset)' : `ACTIONHERO_ROLE=${role}`}`;
+  return app === 'actionhero' ? `${selection}, ActionHero project (workers run ActionHero; this is mycluster's own config)` : selection;
 }
 
 /** JSON, but file modes in octal. */

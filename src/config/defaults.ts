@@ -10,7 +10,7 @@ export function roleFromEnv(env: NodeJS.ProcessEnv): Role {
   throw new ConfigError(`ACTIONHERO_ROLE must be "server" or "worker" (or unset), got ${JSON.stringify(value)}`, undefined, 'ACTIONHERO_ROLE');
 }
 
-function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   const value = env[name];
   if (value === undefined || value === '') return undefined;
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -18,7 +18,7 @@ function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`, undefined, name);
 }
 
-function envCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
+export function envCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const value = env[name];
   if (value === undefined || value === '') return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number >= 0, got ${JSON.stringify(value)}`, undefined, name);

@@ -1,8 +1,14 @@
-/** Builds the config: built-in defaults, the project's config files, then ACTIONHERO_CONFIG_OVERRIDES. */
+/**
+ * Builds the config: built-in defaults, the project's config files, then the overrides (JSON). Where they are:
+ * `MYCLUSTER_CONFIG` / `MYCLUSTER_CONFIG_OVERRIDES` when set; else, for a mycluster app, `ACTIONHERO_CONFIG`
+ * (default `<root>/config`) / `ACTIONHERO_CONFIG_OVERRIDES`. In an ActionHero project those two belong to
+ * ActionHero: mycluster's default folder is then `<root>/mycluster`.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors';
 import { isModuleFile, listModuleFiles, loadUserModule } from '../shared/load-module';
+import { type AppKind, appKind } from './app-kind';
 import { builtInDefaults, envVariableOfKey, PIDS_VARIABLE, roleFromEnv, roleKeys } from './defaults';
 import { isPlainObject, mergeLayer, type PlainObject, Provenance } from './merge';
 import { resolvePathsAgainst, wrapSinglePaths } from './paths';
@@ -13,7 +19,23 @@ import { checkUnknownKeys } from './unknown-keys';
 import { describeValue, validateConfig } from './validate';
 
 const BUILT_IN_DEFAULTS = 'built-in defaults';
-const OVERRIDES_VARIABLE = 'ACTIONHERO_CONFIG_OVERRIDES';
+
+/** The env variables that name the config folders and the overrides, and the folder read when none is named. */
+interface ConfigSources {
+  folders: { variable: string; value: string | undefined };
+  overrides: { variable: string; value: string | undefined };
+  defaultFolder: string;
+}
+
+function configSources(root: string, env: NodeJS.ProcessEnv, kind: AppKind): ConfigSources {
+  const pick = (own: string, shared: string): { variable: string; value: string | undefined } =>
+    env[own] || kind === 'actionhero' ? { variable: own, value: env[own] } : { variable: shared, value: env[shared] };
+  return {
+    folders: pick('MYCLUSTER_CONFIG', 'ACTIONHERO_CONFIG'),
+    overrides: pick('MYCLUSTER_CONFIG_OVERRIDES', 'ACTIONHERO_CONFIG_OVERRIDES'),
+    defaultFolder: path.join(root, kind === 'actionhero' ? 'mycluster' : 'config'),
+  };
+}
 
 export interface LoadConfigOptions {
   projectRoot: string;
@@ -36,6 +58,8 @@ export interface LoadedConfig {
   files: string[];
   environment: string;
   role: Role;
+  /** Which runtime the workers run (see app-kind.ts). */
+  app: AppKind;
 }
 
 /** Loads, merges and validates the config of the project at `projectRoot`. Throws ConfigError. */
@@ -48,6 +72,8 @@ export async function loadConfigWithSources({ projectRoot, env = process.env }: 
   const root = path.resolve(projectRoot);
   const environment = env.NODE_ENV || 'development';
   const role = roleFromEnv(env);
+  const app = appKind(root, env);
+  const sources = configSources(root, env, app);
   const provenance = new Provenance();
   const config: PlainObject = {};
 
@@ -59,11 +85,11 @@ export async function loadConfigWithSources({ projectRoot, env = process.env }: 
     if (env[variable]) provenance.set(keyPath, variable);
   }
 
-  const files = await loadConfigFiles(root, env);
+  const files = await loadConfigFiles(root, sources);
   for (const sectionName of ['default', environment]) {
     for (const file of files) await mergeSection(config, file, sectionName, provenance);
   }
-  mergeLayer(config, parseOverrides(env), OVERRIDES_VARIABLE, provenance);
+  mergeLayer(config, parseOverrides(sources.overrides), sources.overrides.variable, provenance);
   const pidFolder = env[PIDS_VARIABLE];
   if (pidFolder) mergeLayer(config, { general: { paths: { pid: pidFolder } } }, `start --pids (${PIDS_VARIABLE})`, provenance);
 
@@ -72,13 +98,13 @@ export async function loadConfigWithSources({ projectRoot, env = process.env }: 
   checkUnknownKeys(config, provenance);
   validateConfig(config, provenance);
   resolvePathsAgainst(config, root);
-  return { config, sources: provenance, files: files.map((file) => file.name), environment, role };
+  return { config, sources: provenance, files: files.map((file) => file.name), environment, role, app };
 }
 
-async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<ConfigFile[]> {
+async function loadConfigFiles(root: string, sources: ConfigSources): Promise<ConfigFile[]> {
   const paths = new Set<string>();
-  for (const location of configLocations(root, env)) {
-    for (const file of moduleFilesAt(location)) paths.add(file);
+  for (const location of configLocations(root, sources)) {
+    for (const file of moduleFilesAt(location, sources.folders.variable)) paths.add(file);
   }
   const files: ConfigFile[] = [];
   for (const file of paths) {
@@ -95,30 +121,27 @@ async function loadConfigFiles(root: string, env: NodeJS.ProcessEnv): Promise<Co
 // The file system is read synchronously: this runs once at start-up (in the master too), and async fs calls
 // would start libuv's thread pool there, four threads the idle master does not need.
 
-/** `ACTIONHERO_CONFIG` (comma-separated folders or files, each of which must exist), else `<root>/config` if present. */
-function configLocations(root: string, env: NodeJS.ProcessEnv): string[] {
-  const named = (env.ACTIONHERO_CONFIG ?? '')
+/** The named folders or files (comma-separated, each of which must exist), else the default folder if present. */
+function configLocations(root: string, { folders, defaultFolder }: ConfigSources): string[] {
+  const named = (folders.value ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  if (named.length === 0) {
-    const folder = path.join(root, 'config');
-    return fs.existsSync(folder) ? [folder] : [];
-  }
+  if (named.length === 0) return fs.existsSync(defaultFolder) ? [defaultFolder] : [];
   const locations = named.map((entry) => path.resolve(root, entry));
   for (const [index, location] of locations.entries()) {
     if (!fs.existsSync(location)) {
-      throw new ConfigError(`ACTIONHERO_CONFIG names ${named[index]}, but ${location} does not exist`, undefined, 'ACTIONHERO_CONFIG');
+      throw new ConfigError(`${folders.variable} names ${named[index]}, but ${location} does not exist`, undefined, folders.variable);
     }
   }
   return locations;
 }
 
 /** A file as it is, or a folder's module files at any depth (see listModuleFiles). */
-function moduleFilesAt(location: string): string[] {
+function moduleFilesAt(location: string, variable: string): string[] {
   if (fs.statSync(location).isDirectory()) return listModuleFiles([location]);
   if (isModuleFile(location)) return [location];
-  throw new ConfigError(`ACTIONHERO_CONFIG names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, 'ACTIONHERO_CONFIG');
+  throw new ConfigError(`${variable} names ${location}, which is not a .js, .cjs, .mjs or .ts file`, undefined, variable);
 }
 
 /** Resolves the functions of one file's section against the config so far, then merges it. */
@@ -140,17 +163,16 @@ async function mergeSection(config: PlainObject, file: ConfigFile, sectionName: 
   mergeLayer(config, resolved, file.name, provenance);
 }
 
-function parseOverrides(env: NodeJS.ProcessEnv): PlainObject {
-  const text = env[OVERRIDES_VARIABLE];
+function parseOverrides({ variable, value: text }: ConfigSources['overrides']): PlainObject {
   if (!text) return {};
   let overrides: unknown;
   try {
     overrides = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${OVERRIDES_VARIABLE} is not valid JSON: ${errorMessage(error)}`, undefined, OVERRIDES_VARIABLE);
+    throw new ConfigError(`${variable} is not valid JSON: ${errorMessage(error)}`, undefined, variable);
   }
   if (!isPlainObject(overrides)) {
-    throw new ConfigError(`${OVERRIDES_VARIABLE} must be a JSON object, got ${describeValue(overrides)}`, undefined, OVERRIDES_VARIABLE);
+    throw new ConfigError(`${variable} must be a JSON object, got ${describeValue(overrides)}`, undefined, variable);
   }
   return overrides;
 }

@@ -264,7 +264,7 @@ export class Arbiter {
   /** A worker process ended: update its slot, log why, and schedule what replaces it. */
   private reap(handle: WorkerHandle, code: number | null, signal: string | null): void {
     this.handles.delete(handle);
-    this.emit({ type: 'worker-exit', worker: handle.worker.id, slot: handle.slot });
+    this.emit({ type: 'worker-exit', worker: handle.worker.id, slot: handle.slot, pid: handle.pid });
     const { exit, bootFailed } = handle.exited(code, signal);
     if (handle.slot === 0) {
       this.spare.exited(handle, code, signal, this.stopping !== null);

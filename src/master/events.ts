@@ -17,7 +17,7 @@ export type ClusterEvent =
   /** Any worker's heartbeat (spares' too: slot 0); `worker` is node:cluster's id, unique in this master. */
   | { type: 'worker-heartbeat'; worker: number; slot: number; heartbeat: WorkerHeartbeat }
   /** Any worker process ended, for whatever reason. */
-  | { type: 'worker-exit'; worker: number; slot: number }
+  | { type: 'worker-exit'; worker: number; slot: number; pid: number }
   /** The stop's drain begins (after unreadyBeforeStop): the workers stop accepting. */
   | { type: 'draining' };
 

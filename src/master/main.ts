@@ -2,10 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { loadConfig } from '../config';
 import type { Config } from '../config/types';
 import { errorMessage } from '../errors';
-import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile, writePidfile } from '../pids';
+import { CLUSTER_PIDFILE, claimPidfile, preparePidFolder, removePidfile, removePidfilesOf, writePidfile } from '../pids';
 import { createLogger } from '../shared/logger';
 import { watchProcfileRunner } from '../shared/procfile-runner';
 import { resolveProjectRoot } from '../shared/project';
@@ -33,6 +34,12 @@ export interface ClusterOptions {
  * Workers heartbeat every sixth of workerTimeout, at most every 5 s: a hang is seen within the timeout, and
  * an idle master handles few messages (each leaves garbage that refills the heap between collections).
  */
+/** A worker is gone: so are the pidfiles its app wrote under its own names (ActionHero's `actionhero-<id>`). */
+function removeAppPidfiles(pidFolder: string, pid: number, log: Logger): void {
+  const removed = removePidfilesOf(pidFolder, pid);
+  if (removed.length > 0) log.debug({ pid, removed }, `removed the pidfiles of exited worker ${pid}: ${removed.join(', ')}`);
+}
+
 function heartbeatInterval(workerTimeout: number): number {
   return workerTimeout > 0 ? Math.min(5_000, Math.max(250, Math.round(workerTimeout / 6))) : 5_000;
 }
@@ -189,6 +196,7 @@ async function startMaster(options: ClusterOptions, predecessor: Predecessor | n
     onEvent: (event) => {
       if (event.type === 'equilibrium') takeOver();
       if (event.type === 'stopping') upgrade.abort();
+      if (event.type === 'worker-exit') removeAppPidfiles(pidFolder, event.pid, log);
       if (successor) return; // handed over: the new master speaks for the cluster
       if (event.type === 'draining') closeListeners();
       systemd?.onEvent(event);

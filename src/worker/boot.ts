@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { loadConfig, roleFromEnv } from '../config';
+import { appKind } from '../config/app-kind';
 import type { Config } from '../config/types';
 import { type RunningApp, startApp } from '../runtime/app';
 import { createLogger } from '../shared/logger';
@@ -29,7 +30,17 @@ export async function bootApp(options: {
     file: process.env.MYCLUSTER_LOG_FILE || undefined,
   });
   options.onLogger(log);
-  const app = await startApp({ config, log, role, projectRoot, workerSlot: options.workerSlot, clustered: options.clustered });
+  const app =
+    appKind(projectRoot) === 'actionhero'
+      ? await (await import('../runtime/actionhero/app.js')).startActionheroApp({
+          config,
+          log,
+          role,
+          projectRoot,
+          clustered: options.clustered,
+          workerSlot: options.workerSlot,
+        })
+      : await startApp({ config, log, role, projectRoot, workerSlot: options.workerSlot, clustered: options.clustered });
   return { config, log, app };
 }
 

@@ -54,7 +54,7 @@ function listenOn(server: Server, options: net.ListenOptions | { fd: number }, w
  * the master to listen on *its* fd of that number instead; `_listen2` (node:net's own setup of a listening
  * handle, the method node:cluster's worker side calls too) opens the fd here.
  */
-function listenOnFd(server: Server, fd: number): void {
+export function listenOnFd(server: Server, fd: number): void {
   (server as unknown as { _listen2(address: null, port: null, addressType: null, backlog: number, fd: number): void })._listen2(null, null, null, 511, fd);
 }
 
