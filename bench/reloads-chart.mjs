@@ -1,7 +1,8 @@
 // The reloads picture: throughput and p99 per bucket over one run with reloads, several peers on the same
 // axes, as a small hand-written SVG (no browser, no dependency). Two stacked panels share the time axis:
 // req/s (linear) above, p99 in ms (log scale: a stall of seconds and a steady 20 ms both stay readable)
-// below; a dashed line at each reload's trigger; a legend.
+// below; a dashed line at each reload's trigger; between the panels, a bar per series for each reload from
+// its trigger to its end as the peer reported it; a legend.
 
 const WIDTH = 760;
 const LEFT = 64;
@@ -13,8 +14,8 @@ const GAP = 40;
 const HEIGHT = TOP + 2 * PANEL_HEIGHT + GAP + 46;
 
 /**
- * series: [{ label, color, buckets: [{ atMs, ok, p99 }] }]; buckets past durationMs are left out, an
- * empty bucket draws 0 req/s and a gap in p99. Resolves the SVG text.
+ * series: [{ label, color, buckets: [{ atMs, ok, p99 }], reloads: [{ atMs, durationMs }] }]; buckets past
+ * durationMs are left out, an empty bucket draws 0 req/s and a gap in p99. Resolves the SVG text.
  */
 export function reloadsSvg({ title, subtitle = '', series, bucketMs, durationMs, reloadsAtMs = [] }) {
   const points = series.map(({ buckets }) =>
@@ -43,6 +44,7 @@ export function reloadsSvg({ title, subtitle = '', series, bucketMs, durationMs,
     ...panel({ top: p99Top, ticks: p99Axis.ticks.map((value) => ({ value, y: yP99(value), text: String(value) })), label: 'p99 per 100 ms (ms, log)' }),
     ...timeAxis({ x, durationMs, y: p99Top + PANEL_HEIGHT }),
     ...reloadMarks({ x, reloadsAtMs, top: rpsTop, bottom: p99Top + PANEL_HEIGHT }),
+    ...reloadWindows({ x, series, durationMs, top: rpsTop + PANEL_HEIGHT + 10 }),
   ];
   series.forEach(({ label, color }, index) => {
     out.push(path({ label, color, panel: 'throughput', points: points[index].map((point) => [x(point.ms), yRps(point.rps)]) }));
@@ -90,6 +92,21 @@ function reloadMarks({ x, reloadsAtMs, top, bottom }) {
     `<line class="reload" x1="${fixed(x(ms))}" y1="${top}" x2="${fixed(x(ms))}" y2="${bottom}" stroke="#888" stroke-dasharray="4 3"/>`,
     `<text x="${fixed(x(ms))}" y="${top - 5}" text-anchor="middle" fill="#666" font-size="11">reload</text>`,
   ]);
+}
+
+/** One row per series: a bar from each reload's trigger to its end (cut at the axis' end). */
+function reloadWindows({ x, series, durationMs, top }) {
+  const out = [`<text x="${LEFT - 6}" y="${top + 10}" text-anchor="end" fill="#555" font-size="10">reloading</text>`];
+  series.forEach(({ label, color, reloads = [] }, row) => {
+    for (const { atMs, durationMs: reloadMs } of reloads) {
+      const from = x(atMs);
+      const to = x(Math.min(atMs + reloadMs, durationMs));
+      out.push(
+        `<rect class="reload-window" data-series="${xmlText(label)}" x="${fixed(from)}" y="${top + row * 7}" width="${fixed(to - from)}" height="4" fill="${color}"/>`,
+      );
+    }
+  });
+  return out;
 }
 
 /** One series in one panel; null points break the line. */

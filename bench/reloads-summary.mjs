@@ -23,8 +23,9 @@ export function roundRatios({ steady, reloads }) {
 
 /**
  * One peer's rounds (`[{ own: { steady, reloads }, wrk: { steady, reloads } }]`, `reloads.reloads` being
- * `[{ durationMs }]` in trigger order) summed up per client: each round's ratios, their medians and ranges,
- * failed requests per round, and the median duration of reload #1, #2, #3 over every run that has it.
+ * `[{ durationMs }]` in trigger order, without durationMs when refused or merged) summed up per client:
+ * each round's ratios, their medians and ranges, failed requests per round; then how many of the reloads
+ * triggered were carried out, and the median duration of reload #1, #2, #3 over the runs that did it.
  */
 export function summarizePeer(rounds) {
   const summary = {};
@@ -41,6 +42,8 @@ export function summarizePeer(rounds) {
   }
   const reloads = rounds.flatMap((round) => ['own', 'wrk'].map((client) => round[client]?.reloads?.reloads ?? []));
   const count = Math.max(0, ...reloads.map((each) => each.length));
+  summary.reloadsDone = reloads.flat().filter((reload) => typeof reload.durationMs === 'number').length;
+  summary.reloadsTriggered = reloads.flat().length;
   summary.durationsMs = Array.from({ length: count }, (_, index) => {
     const value = median(reloads.map((each) => each[index]?.durationMs));
     return value === null ? null : Math.round(value);
@@ -74,7 +77,8 @@ export function reloadsTable(peers) {
     ['p99 with reloads ÷ steady p99, wrk', (s) => range(s.wrk?.p99)],
     ['steady req/s / p99 (ms), own client, median', (s) => s.own && `${cell(rounded(s.own.steadyRps))} / ${cell(round2(s.own.steadyP99))}`],
     ['steady req/s / p99 (ms), wrk, median', (s) => s.wrk && `${cell(rounded(s.wrk.steadyRps))} / ${cell(round2(s.wrk.steadyP99))}`],
-    ['reload #1, #2, #3 duration (ms), median', (s) => s.durationsMs?.map(cell).join(', ')],
+    ['reloads carried out, of those triggered (all runs)', (s) => (s.reloadsTriggered ? `${s.reloadsDone} of ${s.reloadsTriggered}` : null)],
+    ['reload #1, #2, #3 duration (ms), median of the runs that carried it out', (s) => s.durationsMs?.map(cell).join(', ')],
     ['processes left after stop', (_, peer) => peer.leftovers?.length],
   ];
   return [

@@ -139,9 +139,19 @@ function wrkResult(report) {
   };
 }
 
-/** The Markdown table of runRounds' results. */
+/** The Markdown table of runRounds' results, and what it counts. */
 export function table(results) {
-  return reloadsTable(Object.values(results.peers));
+  return `${reloadsTable(Object.values(results.peers))}
+
+Each round compares a run with reloads to a steady run of the same client on the same peer, a few seconds apart.
+A reload triggered while the previous one runs may not be carried out: \`pm2 reload\` refuses it ("Reload already
+in progress"); the naive master ignores the signal. Failed requests: own client, any error or non-2xx; wrk,
+socket errors + non-2xx.`;
+}
+
+/** A run's buckets, and the reloads it carried out (those refused or merged have no duration). */
+function drawn(run) {
+  return { buckets: run?.buckets ?? [], reloads: (run?.reloads ?? []).filter((reload) => typeof reload.durationMs === 'number') };
 }
 
 /** The SVG of runRounds' chartRound: throughput and p99 per bucket, own client, the CHART peers. */
@@ -150,7 +160,7 @@ export function chart(results) {
   const series = CHART.filter(({ id }) => results.peers[id]).map(({ id, label, color }) => ({
     label,
     color,
-    buckets: results.peers[id].rounds.find((each) => each.round === chartRound)?.own?.reloads.buckets ?? [],
+    ...drawn(results.peers[id].rounds.find((each) => each.round === chartRound)?.own?.reloads),
   }));
   return reloadsSvg({
     title: `${setup.reloadsAtS.length} rolling reloads under load: throughput and p99 per ${setup.bucketMs} ms`,

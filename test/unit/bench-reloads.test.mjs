@@ -103,6 +103,8 @@ test('each round is compared with its own steady run; the medians and ranges are
   assert.equal(summary.wrk.steadyP99, 10);
   // reload #3 of round 2 was merged into #2 (a signal ignored while a reload ran): 900, 900, 1000, 1000
   assert.deepEqual(summary.durationsMs, [1_000, 1_200, 950]);
+  assert.equal(summary.reloadsDone, 16);
+  assert.equal(summary.reloadsTriggered, 18);
 });
 
 test('the round drawn is the one with the median value', () => {
@@ -134,7 +136,8 @@ test('the table has a column per peer and the ratios as median (min–max)', () 
   assert.ok(lines.includes('| throughput with reloads ÷ steady, own client: median (min–max) | 0.8 (0.8–0.8) | – |'), text);
   assert.ok(lines.includes('| p99 with reloads ÷ steady p99, wrk | 1.5 (1.5–1.5) | – |'), text);
   assert.ok(lines.includes('| failed requests with 3 reloads, own client (each round) | 2 | – |'), text);
-  assert.ok(lines.includes('| reload #1, #2, #3 duration (ms), median | 1000, –, 900 | – |'), text);
+  assert.ok(lines.includes('| reloads carried out, of those triggered (all runs) | 4 of 6 | – |'), text);
+  assert.ok(lines.includes('| reload #1, #2, #3 duration (ms), median of the runs that carried it out | 1000, –, 900 | – |'), text);
   assert.ok(lines.includes('| processes left after stop | 0 | 1 |'), text);
 });
 
@@ -148,8 +151,8 @@ test('the SVG draws each series in both panels, on shared axes, with the reloads
   const stall = constant(152, 60, 20);
   stall[40] = { atMs: 4_000, ok: 0, failed: 0, p99: null };
   const svg = drawn([
-    { label: 'mycluster', color: '#1f77b4', buckets: constant(152, 50, 20) },
-    { label: 'PM2 <7>', color: '#e6750a', buckets: stall },
+    { label: 'mycluster', color: '#1f77b4', buckets: constant(152, 50, 20), reloads: [{ atMs: 3_000, durationMs: 1_500 }] },
+    { label: 'PM2 <7>', color: '#e6750a', buckets: stall, reloads: [{ atMs: 11_000, durationMs: 10_000 }] },
   ]);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
   assert.match(svg, /<\/svg>\n$/);
