@@ -55,7 +55,13 @@ export async function runRounds({ adapters, rounds, workers, startPeer, stopPeer
       }
     }
   } finally {
-    for (const entry of entries) entry.leftovers = (await stopPeer(entry.peer)).leftovers;
+    for (const entry of entries) {
+      // One stop that fails must not keep the next peers running.
+      entry.leftovers = await stopPeer(entry.peer).then(
+        (stopped) => stopped.leftovers,
+        (error) => log(`${entry.adapter.label}: stop failed: ${error.message}`),
+      );
+    }
   }
   const peers = {};
   for (const entry of entries) {
