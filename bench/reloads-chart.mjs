@@ -15,7 +15,7 @@ const HEIGHT = TOP + 2 * PANEL_HEIGHT + GAP + 46;
 
 /**
  * series: [{ label, color, buckets: [{ atMs, ok, p99 }], reloads: [{ atMs, durationMs }] }]; buckets past
- * durationMs are left out, an empty bucket draws 0 req/s and a gap in p99. Resolves the SVG text.
+ * durationMs are left out, an empty bucket draws 0 req/s and a gap in p99. Returns the SVG text.
  */
 export function reloadsSvg({ title, subtitle = '', series, bucketMs, durationMs, reloadsAtMs = [] }) {
   const points = series.map(({ buckets }) =>
@@ -40,8 +40,8 @@ export function reloadsSvg({ title, subtitle = '', series, bucketMs, durationMs,
     `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">${xmlText(title)}</text>`,
     `<text x="${LEFT}" y="42" fill="#555">${xmlText(subtitle)}</text>`,
     ...legend(series),
-    ...panel({ top: rpsTop, ticks: rpsAxis.ticks.map((value) => ({ value, y: yRps(value), text: String(value) })), label: 'req/s per 100 ms' }),
-    ...panel({ top: p99Top, ticks: p99Axis.ticks.map((value) => ({ value, y: yP99(value), text: String(value) })), label: 'p99 per 100 ms (ms, log)' }),
+    ...panel({ top: rpsTop, ticks: rpsAxis.ticks.map((value) => ({ y: yRps(value), text: String(value) })), label: `req/s per ${bucketMs} ms` }),
+    ...panel({ top: p99Top, ticks: p99Axis.ticks.map((value) => ({ y: yP99(value), text: String(value) })), label: `p99 per ${bucketMs} ms (ms, log)` }),
     ...timeAxis({ x, durationMs, y: p99Top + PANEL_HEIGHT }),
     ...reloadMarks({ x, reloadsAtMs, top: rpsTop, bottom: p99Top + PANEL_HEIGHT }),
     ...reloadWindows({ x, series, durationMs, top: rpsTop + PANEL_HEIGHT + 10 }),
