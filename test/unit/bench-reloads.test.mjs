@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { summarize } from '../../bench/load.mjs';
 import { linearTicks, logTicks, reloadsSvg } from '../../bench/reloads-chart.mjs';
 import { median, medianRound, ratio, reloadsTable, summarizePeer } from '../../bench/reloads-summary.mjs';
+import { parseWrk } from '../../bench/wrk.mjs';
 
 const ok = (start, end) => ({ start, end, ok: true, error: null });
 
@@ -192,4 +193,25 @@ test('axis ticks: round linear steps from 0, whole decades for p99', () => {
   assert.deepEqual(linearTicks(6_100).ticks, [0, 2_000, 4_000, 6_000, 8_000]);
   assert.deepEqual(logTicks(8, 300), { min: 1, max: 1_000, ticks: [1, 10, 100, 1_000] });
   assert.deepEqual(logTicks(12, 80), { min: 10, max: 100, ticks: [10, 20, 50, 100] });
+});
+
+test("wrk's report: requests, seconds, socket errors, non-2xx and percentiles in ms", () => {
+  const report = `Running 15s test @ http://127.0.0.1:8080/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     8.12ms    3.01ms   1.20s    90.12%
+    Req/Sec     6.20k   512.33     7.01k    80.00%
+  Latency Distribution
+     50%  750.00us
+     75%    8.40ms
+     90%   10.02ms
+     99%    1.02s
+  92745 requests in 15.01s, 13.44MB read
+  Socket errors: connect 0, read 12, write 0, timeout 3
+  Non-2xx or 3xx responses: 4
+Requests/sec:   6179.15
+Transfer/sec:      0.90MB
+`;
+  assert.deepEqual(parseWrk(report), { requests: 92_745, seconds: 15.01, socketErrors: 15, non2xx: 4, p50: 0.8, p99: 1_020 });
+  assert.deepEqual(parseWrk('  100 requests in 1.00m, 1MB read\n'), { requests: 100, seconds: 60, socketErrors: 0, non2xx: 0, p50: null, p99: null });
 });
