@@ -56,7 +56,7 @@ const PLAN = ONLY
 const RELOAD_PEERS = [mycluster, myclusterHandler, pm2, naive];
 const RELOAD_ROUNDS = roundsOption();
 const RUN_RELOADS = !ONLY || ONLY.has(reloads.name);
-const RUN_TIMEOUT_MS = (8 + (RUN_RELOADS ? 4 * RELOAD_ROUNDS : 0)) * 60_000;
+const RUN_TIMEOUT_MS = (10 + (RUN_RELOADS ? 4 * RELOAD_ROUNDS : 0)) * 60_000;
 
 function roundsOption() {
   const index = process.argv.indexOf('--rounds');
