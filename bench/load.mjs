@@ -6,7 +6,10 @@
 //
 //   const load = await startLoad({ url: 'http://127.0.0.1:8080/api/slow', concurrency: 50 });
 //   const t0 = now(); ...; load.mark('reload', t0, now());   // named time windows, any number
-//   const result = await load.stop({ bucketMs: 250 });        // totals, windows[name], buckets
+//   const result = await load.stop({ bucketMs: 100 });        // totals, windows[name], buckets
+//
+// Buckets count the requests that ended in each bucketMs from load.startedAt (the moment the connections
+// began sending), every bucket up to the stop included (an empty one is a stall): { atMs, ok, failed, p99 }.
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -29,16 +32,19 @@ export async function startLoad({ url, concurrency = 50, requestTimeout = 10_000
       };
       child.on('message', onMessage);
     });
+  let startedAt;
   try {
     const started = reply('started', 5_000);
     child.send({ type: 'start', url, concurrency, requestTimeout });
-    await started;
+    startedAt = (await started).at;
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
   return {
     pid: child.pid,
+    /** When the first requests were sent (epoch ms, see now()): where the buckets start. */
+    startedAt,
     /** Name a time window [from, to] (epoch ms, see now()); windows of one name are merged. */
     mark(name, from, to) {
       windows.push({ name, from, to });
@@ -47,7 +53,7 @@ export async function startLoad({ url, concurrency = 50, requestTimeout = 10_000
     async stop({ bucketMs = 0 } = {}) {
       try {
         const result = reply('result', requestTimeout + 10_000);
-        child.send({ type: 'stop', windows, bucketMs });
+        child.send({ type: 'stop', windows, bucketMs, originMs: startedAt });
         return (await result).result;
       } finally {
         child.kill('SIGKILL');
@@ -102,17 +108,21 @@ function runChild() {
       const url = new URL(message.url);
       const target = { hostname: url.hostname, port: url.port, path: url.pathname + url.search };
       const agent = new http.Agent({ keepAlive: true, maxSockets: message.concurrency });
+      const at = now();
       loops = Array.from({ length: message.concurrency }, async () => {
         while (!stopping) await sendOne(agent, target, message.requestTimeout);
       });
-      process.send({ type: 'started' });
+      process.send({ type: 'started', at });
       await Promise.all(loops);
       agent.destroy();
     } else if (message.type === 'stop') {
       const stoppedAt = now();
       stopping = true;
       await Promise.all(loops);
-      process.send({ type: 'result', result: summarize(records, message.windows, message.bucketMs, stoppedAt) });
+      process.send({
+        type: 'result',
+        result: summarize(records, { windows: message.windows, bucketMs: message.bucketMs, originMs: message.originMs, stoppedAt }),
+      });
     }
   });
 }
@@ -159,9 +169,10 @@ function stats(records, durationMs) {
 
 /**
  * Totals over the whole run; per named window, the requests that overlap it (started before its end and
- * ended after its start), with req/s over the window's length; per bucket, the requests that ended in it.
+ * ended after its start), with req/s over the window's length; per bucket of `bucketMs` from `originMs`
+ * (default: the first request's start), the requests that ended in it, every bucket up to `stoppedAt`.
  */
-function summarize(records, windows, bucketMs, stoppedAt) {
+export function summarize(records, { windows = [], bucketMs = 0, originMs, stoppedAt }) {
   const first = records.length ? records[0].start : stoppedAt;
   const result = { total: stats(records, stoppedAt - first), windows: {}, buckets: [] };
   const names = [...new Set(windows.map((window) => window.name))];
@@ -174,16 +185,14 @@ function summarize(records, windows, bucketMs, stoppedAt) {
     );
   }
   if (bucketMs > 0) {
-    const buckets = new Map();
-    for (const record of records) {
-      const index = Math.floor((record.end - first) / bucketMs);
-      if (!buckets.has(index)) buckets.set(index, []);
-      buckets.get(index).push(record);
-    }
-    for (const [index, bucket] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    const origin = originMs ?? first;
+    const lastEnd = records.reduce((latest, record) => Math.max(latest, record.end), stoppedAt);
+    const buckets = Array.from({ length: Math.floor((lastEnd - origin) / bucketMs) + 1 }, () => []);
+    for (const record of records) buckets[Math.max(0, Math.floor((record.end - origin) / bucketMs))].push(record);
+    result.buckets = buckets.map((bucket, index) => {
       const { ok, failed, p99 } = stats(bucket, bucketMs);
-      result.buckets.push({ atMs: index * bucketMs, ok, failed, p99 });
-    }
+      return { atMs: index * bucketMs, ok, failed, p99 };
+    });
   }
   return result;
 }

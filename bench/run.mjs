@@ -6,7 +6,12 @@
 //
 // A peer adapter (bench/peers/*.mjs; mycluster.mjs has two) is { id, label, urlPath, start({ port, workers }) }; start resolves
 // { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
-// exports { name, run({ peer, url, port }) } and resolves a plain object of metrics.
+// exports { name, run({ peer, url, port }) } and resolves a plain object of metrics. The reloads scenario
+// (bench/scenarios/reloads.mjs) runs across peers instead, in interleaved rounds, and also writes an SVG:
+// bench/results/<timestamp>-reloads.svg, copied to docs/reloads.svg.
+//
+//   npm run bench                              # everything
+//   npm run bench -- --only reloads --rounds 1 # some scenarios; --rounds: how many reload rounds (3)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,13 +23,13 @@ import * as pm2 from './peers/pm2.mjs';
 import * as single from './peers/single.mjs';
 import * as idle from './scenarios/idle.mjs';
 import * as reload from './scenarios/reload.mjs';
+import * as reloads from './scenarios/reloads.mjs';
 import * as sigkill from './scenarios/sigkill.mjs';
 import * as throughput from './scenarios/throughput.mjs';
 import * as upgrade from './scenarios/upgrade.mjs';
 import { benchTasks } from './tasks.mjs';
 
 const WORKERS = 2;
-const RUN_TIMEOUT_MS = 8 * 60_000;
 
 // Which scenarios each peer runs, in order (idle first, while the master has never seen load).
 // mycluster's jobs/s scenario goes here: add its module to mycluster's list (and a row to METRICS).
@@ -46,6 +51,23 @@ const PLAN = ONLY
       (entry) => entry.scenarios.length > 0,
     )
   : FULL_PLAN;
+
+// The reloads scenario's peers and rounds (each round: about 3 minutes).
+const RELOAD_PEERS = [mycluster, myclusterHandler, pm2, naive];
+const RELOAD_ROUNDS = roundsOption();
+const RUN_RELOADS = !ONLY || ONLY.has(reloads.name);
+const RUN_TIMEOUT_MS = (10 + (RUN_RELOADS ? 4 * RELOAD_ROUNDS : 0)) * 60_000;
+
+function roundsOption() {
+  const index = process.argv.indexOf('--rounds');
+  if (index === -1) return 3;
+  const value = process.argv[index + 1];
+  if (!/^[1-9]\d*$/.test(value ?? '')) {
+    console.error(`--rounds takes a whole number of 1 or more, got ${JSON.stringify(value ?? '')}`);
+    process.exit(2);
+  }
+  return Number(value);
+}
 
 // Throughput compared: every peer up at once, each measured in turn (ROUND_MS after a warm-up), for ROUNDS
 // rounds, the order shifted by one each round. A drift in the machine's load over the run (it is shared)
@@ -221,6 +243,12 @@ async function main() {
     log('tasks: jobs/s under mycluster vs. a bare node-resque MultiWorker; SIGKILL to re-run');
     tasks = await benchTasks().catch((error) => ({ error: error.message }));
   }
+  let reloadRounds = null;
+  if (RUN_RELOADS) {
+    reloadRounds = await reloads
+      .runRounds({ adapters: RELOAD_PEERS, rounds: RELOAD_ROUNDS, workers: WORKERS, startPeer, stopPeer, log })
+      .catch((error) => ({ error: error.message }));
+  }
   clearTimeout(watchdog);
 
   const report = {
@@ -245,6 +273,7 @@ async function main() {
     },
     peers,
     tasks,
+    reloads: reloadRounds,
   };
   const here = path.dirname(fileURLToPath(import.meta.url));
   const file = path.join(here, 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -253,14 +282,24 @@ async function main() {
 
   const labels = PLAN.map((entry) => entry.adapter.label);
   console.log(`\n${WORKERS} workers, 50 keep-alive connections, a 5 ms endpoint; ${report.machine.cpus} CPUs, Node ${process.version}\n`);
-  console.log(
-    table(
-      labels,
-      PLAN.map((entry) => peers[entry.adapter.id]),
-    ),
-  );
-  console.log(FOOTNOTES);
+  if (PLAN.length) {
+    console.log(
+      table(
+        labels,
+        PLAN.map((entry) => peers[entry.adapter.id]),
+      ),
+    );
+    console.log(FOOTNOTES);
+  }
   if (tasks) console.log(`\n${tasksTable(tasks)}`);
+  if (reloadRounds?.error) console.log(`\nReloads failed: ${reloadRounds.error}`);
+  else if (reloadRounds) {
+    const svg = file.replace(/\.json$/, '-reloads.svg');
+    fs.writeFileSync(svg, reloads.chart(reloadRounds));
+    fs.copyFileSync(svg, path.join(here, '..', 'docs', 'reloads.svg'));
+    console.log(`\n${RELOAD_ROUNDS} reload rounds (15 s with reloads at 3, 7, 11 s; 5 s steady):\n\n${reloads.table(reloadRounds)}`);
+    console.log(`\nPicture: ${path.relative(process.cwd(), svg)} (copied to docs/reloads.svg)`);
+  }
   const errors = [];
   for (const [id, result] of Object.entries(peers)) {
     if (result.error) errors.push(`- ${id}: ${result.error}`);

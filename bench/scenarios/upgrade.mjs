@@ -5,8 +5,9 @@
 // `Connection: close` and counts socket errors as users feel them): a steady wrk run, then one with the 3
 // upgrades, their p99 and errors side by side.
 
-import { now, run as runCommand, sleep } from '../lib.mjs';
+import { now, sleep } from '../lib.mjs';
 import { startLoad } from '../load.mjs';
+import { runWrk } from '../wrk.mjs';
 
 export const name = 'upgrade';
 
@@ -51,27 +52,10 @@ async function withLoadClient({ url, peer }) {
 }
 
 async function withWrk({ url, peer }) {
-  const steady = parseWrk((await runCommand('wrk', ['-t1', '-c50', '-d5s', '--latency', url], { timeoutMs: 30_000 })).stdout);
-  const wrk = runCommand('wrk', ['-t1', '-c50', `-d${WRK_SECONDS}s`, '--latency', url], { timeoutMs: (WRK_SECONDS + 30) * 1000 });
+  const steady = await runWrk({ url, seconds: 5 });
+  const wrk = runWrk({ url, seconds: WRK_SECONDS });
   await sleep(1_000);
   const durationsMs = await threeUpgrades(peer);
-  const upgrades = parseWrk((await wrk).stdout);
+  const upgrades = await wrk;
   return { steady, upgrades, durationsMs };
-}
-
-/** requests, socket errors, non-2xx and p50/p99 (ms) from wrk --latency's report. */
-function parseWrk(text) {
-  const ms = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? 1);
-  const percentile = (p) => {
-    const match = text.match(new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, 'm'));
-    return match ? Math.round(ms(match[1], match[2]) * 10) / 10 : null;
-  };
-  const errors = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
-  return {
-    requests: Number(text.match(/(\d+) requests in/)?.[1] ?? 0),
-    socketErrors: errors ? errors.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0,
-    non2xx: Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
-    p50: percentile(50),
-    p99: percentile(99),
-  };
 }
