@@ -12,6 +12,7 @@ import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import http from 'node:http';
+import module from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -154,6 +155,10 @@ const variants = {
   handler: (app) => myclusterWorker(app, '/', { BENCH_HANDLER: path.join(here, 'apps', 'handler.js') }),
   /** The same worker serving the answer as an action (/api/slow). */
   action: (app) => myclusterWorker(app, '/api/slow', {}),
+  /** The handler worker with Node's compile cache turned off (Node >= 22.1 only): what the cache buys. */
+  ...(module.enableCompileCache && {
+    noCache: (app) => myclusterWorker(app, '/', { BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), NODE_DISABLE_COMPILE_CACHE: '1' }),
+  }),
   /** A spare, then given slot 1. */
   async spare(app) {
     const port = await freePort();
@@ -198,6 +203,41 @@ function median(values) {
 
 const round1 = (value) => (value === undefined ? undefined : Math.round(value * 10) / 10);
 
+const COLUMNS = {
+  bare: 'bare `http` app',
+  handler: 'mycluster worker (handler)',
+  action: 'mycluster worker (action)',
+  noCache: 'handler, no compile cache',
+  spare: 'spare',
+};
+
+/** Rows: a label, the reading, and whether to show it against the bare app's as a ratio (×) or a difference (+). */
+const ROWS = [
+  ['fork → ready (ms)', (m) => m.bootMs ?? m.spareBootMs, 'ratio'],
+  ['CPU time to ready (ms)', (m) => m.bootCpuMs ?? m.spareCpuMs, 'ratio'],
+  ['activate → ready (ms)', (m) => m.activateMs],
+  ['RSS idle (MiB)', (m) => m.idleRssMb ?? m.spareRssMb, 'delta'],
+  [`RSS after ${LOAD_REQUESTS} requests (MiB)`, (m) => m.loadedRssMb, 'delta'],
+  ['private RSS (RssAnon) idle (MiB)', (m) => m.idleAnonMb ?? m.spareAnonMb, 'delta'],
+  [`private RSS after ${LOAD_REQUESTS} requests (MiB)`, (m) => m.loadedAnonMb, 'delta'],
+];
+
+function table(medians) {
+  const names = Object.keys(COLUMNS).filter((name) => medians[name]);
+  const cell = (name, read, compare) => {
+    const value = read(medians[name]);
+    if (value === undefined) return '–';
+    const base = read(medians.bare);
+    if (name === 'bare' || name === 'spare' || base === undefined || !compare) return String(value);
+    return compare === 'ratio' ? `${value} (${(value / base).toFixed(2)} ×)` : `${value} (${value >= base ? '+' : ''}${round1(value - base)})`;
+  };
+  return [
+    `| | ${names.map((name) => COLUMNS[name]).join(' | ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} |`,
+    ...ROWS.map(([label, read, compare]) => `| ${label} | ${names.map((name) => cell(name, read, compare)).join(' | ')} |`),
+  ].join('\n');
+}
+
 async function main() {
   const app = benchApp();
   const names = Object.keys(variants);
@@ -229,35 +269,10 @@ async function main() {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
-  const { bare, handler, action, spare } = medians;
-  const cell = (value) => (value === undefined ? '–' : String(value));
-  const ratio = (value) => (value === undefined || !bare.bootMs ? '–' : `${(value / bare.bootMs).toFixed(2)} ×`);
-  const ratioCpu = (value) => (value === undefined || !bare.bootCpuMs ? '–' : `${(value / bare.bootCpuMs).toFixed(2)} ×`);
-  const delta = (value, base) => (value === undefined || base === undefined ? '–' : `${value >= base ? '+' : ''}${round1(value - base)}`);
   console.log(
     `\nOne worker, medians of ${ROUNDS} interleaved rounds; Node ${process.version}, ${report.machine.cpus} CPUs, load average ${loadBefore.toFixed(2)}\n`,
   );
-  console.log('| | bare `http` app | mycluster worker (handler) | mycluster worker (action) | spare |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  console.log(
-    `| fork → ready (ms) | ${cell(bare.bootMs)} | ${cell(handler.bootMs)} (${ratio(handler.bootMs)}) | ${cell(action.bootMs)} (${ratio(action.bootMs)}) | ${cell(spare.spareBootMs)} (to standing by) |`,
-  );
-  console.log(
-    `| CPU time to ready (ms) | ${cell(bare.bootCpuMs)} | ${cell(handler.bootCpuMs)} (${ratioCpu(handler.bootCpuMs)}) | ${cell(action.bootCpuMs)} (${ratioCpu(action.bootCpuMs)}) | ${cell(spare.spareCpuMs)} |`,
-  );
-  console.log(`| activate → ready (ms) | – | – | – | ${cell(spare.activateMs)} |`);
-  console.log(
-    `| RSS idle (MiB) | ${cell(bare.idleRssMb)} | ${cell(handler.idleRssMb)} (${delta(handler.idleRssMb, bare.idleRssMb)}) | ${cell(action.idleRssMb)} (${delta(action.idleRssMb, bare.idleRssMb)}) | ${cell(spare.spareRssMb)} |`,
-  );
-  console.log(
-    `| RSS after ${LOAD_REQUESTS} requests (MiB) | ${cell(bare.loadedRssMb)} | ${cell(handler.loadedRssMb)} (${delta(handler.loadedRssMb, bare.loadedRssMb)}) | ${cell(action.loadedRssMb)} (${delta(action.loadedRssMb, bare.loadedRssMb)}) | – |`,
-  );
-  console.log(
-    `| private RSS (RssAnon) idle (MiB) | ${cell(bare.idleAnonMb)} | ${cell(handler.idleAnonMb)} (${delta(handler.idleAnonMb, bare.idleAnonMb)}) | ${cell(action.idleAnonMb)} (${delta(action.idleAnonMb, bare.idleAnonMb)}) | ${cell(spare.spareAnonMb)} |`,
-  );
-  console.log(
-    `| private RSS after ${LOAD_REQUESTS} requests (MiB) | ${cell(bare.loadedAnonMb)} | ${cell(handler.loadedAnonMb)} (${delta(handler.loadedAnonMb, bare.loadedAnonMb)}) | ${cell(action.loadedAnonMb)} (${delta(action.loadedAnonMb, bare.loadedAnonMb)}) | – |`,
-  );
+  console.log(table(medians));
   console.log(`\nFull results: ${path.relative(process.cwd(), file)}`);
 }
 
