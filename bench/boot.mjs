@@ -114,7 +114,7 @@ async function readings(pid, port, urlPath) {
 /** A mycluster worker forked as its master forks one: node:cluster, the listener's fd, a slot (or none: a spare). */
 function forkWorker({ app, port, slot, env }) {
   const handle = boundSocket(port);
-  cluster.setupPrimary({ exec: workerEntry, cwd: app, args: [], stdio: [0, 1, 2, 'ipc', handle.fd], silent: false });
+  cluster.setupPrimary({ exec: workerEntry, cwd: app, args: [], stdio: ['ignore', 'ignore', 2, 'ipc', handle.fd], silent: false });
   const worker = cluster.fork({
     MYCLUSTER_WORKER_SLOT: slot === null ? '' : String(slot),
     MYCLUSTER_WORKER_TITLE: `mycluster-boot-${slot ?? 'spare'}`,
@@ -155,6 +155,8 @@ const variants = {
   handler: (app) => myclusterWorker(app, '/', { BENCH_HANDLER: path.join(here, 'apps', 'handler.js') }),
   /** The same worker serving the answer as an action (/api/slow). */
   action: (app) => myclusterWorker(app, '/api/slow', {}),
+  /** The action worker logging at info (the default level) instead of the bench app's warn: it logs as it boots. */
+  actionInfo: (app) => myclusterWorker(app, '/api/slow', { ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ logger: { level: 'info' } }) }),
   /** The handler worker with Node's compile cache turned off (Node >= 22.1 only): what the cache buys. */
   ...(module.enableCompileCache && {
     noCache: (app) => myclusterWorker(app, '/', { BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), NODE_DISABLE_COMPILE_CACHE: '1' }),
@@ -207,6 +209,7 @@ const COLUMNS = {
   bare: 'bare `http` app',
   handler: 'mycluster worker (handler)',
   action: 'mycluster worker (action)',
+  actionInfo: 'action, logging at info',
   noCache: 'handler, no compile cache',
   spare: 'spare',
 };

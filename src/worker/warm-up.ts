@@ -5,6 +5,7 @@ import { roleFromEnv } from '../config';
 import type { Role } from '../config/types';
 import { errorMessage } from '../errors';
 import { listModuleFiles, registerTypeScript } from '../shared/load-module';
+import { preloadLogger } from '../shared/logger';
 import { resolveProjectRoot } from '../shared/project';
 
 /** The parts of the runtime a worker loads on first use rather than at boot. */
@@ -27,10 +28,11 @@ export function neededLazyParts(role: Role, projectRoot: string): LazyPart[] {
 
 /**
  * A spare loads the parts its worker will need before it stands by, so that taking it stays a boot of
- * milliseconds, although a worker forked afresh loads only what it uses.
+ * milliseconds, although a worker forked afresh loads only what it uses. pino too: its worker will log.
  */
 export function warmUpSpare(log: Logger): void {
   try {
+    preloadLogger();
     const projectRoot = resolveProjectRoot();
     for (const part of neededLazyParts(roleFromEnv(process.env), projectRoot)) {
       if (part === 'tasks') require('../runtime/tasks/index.js');
