@@ -7,6 +7,7 @@
 // A peer adapter (bench/peers/*.mjs; mycluster.mjs has two) is { id, label, urlPath, start({ port, workers }) }; start resolves
 // { masterPid, readyMs, workerPids(), reload(), killWorker(), stop() }. A scenario (bench/scenarios/*.mjs)
 // exports { name, run({ peer, url, port }) } and resolves a plain object of metrics.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -271,6 +272,8 @@ async function main() {
   }
   if (errors.length) console.log(`\nFailed requests by kind, and errors:\n${errors.join('\n')}`);
   console.log(`\nFull results: ${path.relative(process.cwd(), file)}`);
+  // Last, one worker's boot and memory against a bare http app (bench/boot.mjs, which also runs alone).
+  if (!ONLY) spawnSync(process.execPath, [path.join(here, 'boot.mjs')], { stdio: 'inherit' });
 }
 
 main().catch(async (error) => {
