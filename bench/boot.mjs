@@ -8,6 +8,8 @@
 // Rounds are interleaved, the order shifted by one each round; medians are printed as a Markdown table and
 // the readings saved to bench/results/boot-<timestamp>.json.
 //   node bench/boot.mjs [rounds]
+// BOOT_COMPARE='label=/other/checkout/dist/worker/main.js,…' adds a column per other build's worker (the handler
+// app), in the same interleaved rounds: what a change bought.
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import fs from 'node:fs';
@@ -112,9 +114,9 @@ async function readings(pid, port, urlPath) {
 }
 
 /** A mycluster worker forked as its master forks one: node:cluster, the listener's fd, a slot (or none: a spare). */
-function forkWorker({ app, port, slot, env }) {
+function forkWorker({ app, port, slot, env, entry = workerEntry }) {
   const handle = boundSocket(port);
-  cluster.setupPrimary({ exec: workerEntry, cwd: app, args: [], stdio: ['ignore', 'ignore', 2, 'ipc', handle.fd], silent: false });
+  cluster.setupPrimary({ exec: entry, cwd: app, args: [], stdio: ['ignore', 'ignore', 2, 'ipc', handle.fd], silent: false });
   const worker = cluster.fork({
     MYCLUSTER_WORKER_SLOT: slot === null ? '' : String(slot),
     MYCLUSTER_WORKER_TITLE: `mycluster-boot-${slot ?? 'spare'}`,
@@ -183,10 +185,10 @@ const variants = {
   },
 };
 
-async function myclusterWorker(app, urlPath, env) {
+async function myclusterWorker(app, urlPath, env, entry) {
   const port = await freePort();
   const startedAt = now();
-  const { worker, child, closeSocket } = forkWorker({ app, port, slot: 1, env });
+  const { worker, child, closeSocket } = forkWorker({ app, port, slot: 1, env, entry });
   try {
     const readyAt = await firstMessage(worker, ours('ready'), "'ready'");
     return { bootMs: readyAt - startedAt, bootCpuMs: cpuMs(child.pid), ...(await readings(child.pid, port, urlPath)) };
@@ -205,12 +207,21 @@ function median(values) {
 
 const round1 = (value) => (value === undefined ? undefined : Math.round(value * 10) / 10);
 
+const compared = (process.env.BOOT_COMPARE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((pair) => pair.split('='));
+for (const [label, entry] of compared) {
+  variants[`compare:${label}`] = (app) => myclusterWorker(app, '/', { BENCH_HANDLER: path.join(here, 'apps', 'handler.js') }, entry);
+}
+
 const COLUMNS = {
   bare: 'bare `http` app',
   handler: 'mycluster worker (handler)',
   action: 'mycluster worker (action)',
   actionInfo: 'action, logging at info',
   noCache: 'handler, no compile cache',
+  ...Object.fromEntries(compared.map(([label]) => [`compare:${label}`, `handler, ${label}`])),
   spare: 'spare',
 };
 
