@@ -44,10 +44,10 @@ const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, w
 
 /**
  * One pino logger per process: JSON lines on stdout, one readable line per event on a terminal, quiet with
- * --silent. pino itself (with sonic-boom, thread-stream and node:worker_threads: ~20 ms and ~8 MiB of a
- * worker's boot) is loaded by the first line the level lets through, or the first use of anything but a
- * level method: a worker whose level hides its boot lines is ready without it. From then on every call goes
- * to that pino logger, and the lines are the same.
+ * --silent. pino itself (with sonic-boom, thread-stream and node:worker_threads: 20–30 ms of CPU and ~2 MiB
+ * of a worker's boot, see docs/benchmarks.md) is loaded by the first line the level lets through, or the
+ * first use of anything but a level method: a worker whose level hides its boot lines is ready without it.
+ * From then on every call goes to that pino logger, and the lines are the same.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const level = process.env.MYCLUSTER_SILENT === '1' ? 'silent' : options.level;
