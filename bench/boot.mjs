@@ -1,15 +1,16 @@
 // Boot and memory of one worker: a mycluster web-only worker against a bare `node` process that loads
 // node:http and listens, measured the same way on the same machine. Each is forked from this process
-// (mycluster's worker with node:cluster and the environment its master gives a worker, the bare app with
-// child_process.fork) and timed from fork() to its first IPC message: `ready` (mycluster) or `listening`
-// (the bare app). Then its VmRSS idle (IDLE_MS after that message) and after LOAD_REQUESTS keep-alive
-// requests. The spare (a worker forked without a slot) is measured the same way: fork → `spare-ready`, its
-// RSS, then `activate` → `ready` (what taking the spare costs a crash recovery).
+// (mycluster's worker with node:cluster and the environment its master gives a worker, the bare app,
+// bench/apps/server.js, with child_process.fork) and timed from fork() to its first IPC message: `ready`
+// (the bare app sends one once it listens). At that moment, its CPU time (all threads, from /proc); then
+// its VmRSS and RssAnon idle (IDLE_MS later) and after LOAD_REQUESTS keep-alive requests. The spare (a
+// worker forked without a slot) is measured the same way: fork → `spare-ready`, its memory, then
+// `activate` → `ready` (what taking the spare costs a crash recovery).
 // Rounds are interleaved, the order shifted by one each round; medians are printed as a Markdown table and
 // the readings saved to bench/results/boot-<timestamp>.json.
 //   node bench/boot.mjs [rounds]
-// BOOT_COMPARE='label=/other/checkout/dist/worker/main.js,…' adds a column per other build's worker (the handler
-// app), in the same interleaved rounds: what a change bought.
+// BOOT_COMPARE='label=/other/checkout/dist/worker/main.js,…' adds a column per other build's worker (the
+// handler app), in the same interleaved rounds: what a change bought.
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import fs from 'node:fs';
