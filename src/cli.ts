@@ -1,5 +1,3 @@
-// First: every module loaded after it comes from Node's compile cache when it can.
-import './shared/compile-cache';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';

@@ -7,8 +7,6 @@
  * its role will need (see warm-up.ts), the app is not. Given a slot by an `activate` message, it boots the
  * app like any worker, in a few milliseconds.
  */
-// First: every module loaded after it comes from Node's compile cache when it can.
-import '../shared/compile-cache';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
@@ -17,7 +15,6 @@ import type { RunningApp } from '../runtime/app';
 import { meterHttpServers, workerMeters } from '../runtime/metrics';
 import { redisHealth } from '../runtime/redis-health';
 import { markRestarting } from '../runtime/restart-intent';
-import { flushCompileCache } from '../shared/compile-cache';
 import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
 import { warmUpSpare } from './warm-up';
@@ -125,7 +122,6 @@ function boot(workerSlot: number, title: string): void {
       app = booted.app;
       if (announcedStop !== null) app.announceStop(announcedStop);
       if (!stopping) send(workerMessage({ type: 'ready' }));
-      setImmediate(flushCompileCache);
     },
     (error: unknown) => {
       log.fatal({ err: error }, `worker #${workerSlot} failed to boot: ${errorMessage(error)}`);
@@ -140,5 +136,4 @@ if (slot) boot(Number(slot), process.title);
 else {
   warmUpSpare(log);
   send(workerMessage({ type: 'spare-ready' }));
-  setImmediate(flushCompileCache);
 }
