@@ -12,6 +12,7 @@
 //
 //   npm run bench                              # everything
 //   npm run bench -- --only reloads --rounds 1 # some scenarios; --rounds: how many reload rounds (3)
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -310,6 +311,8 @@ async function main() {
   }
   if (errors.length) console.log(`\nFailed requests by kind, and errors:\n${errors.join('\n')}`);
   console.log(`\nFull results: ${path.relative(process.cwd(), file)}`);
+  // Last, one worker's boot and memory against a bare http app (bench/boot.mjs, which also runs alone).
+  if (!ONLY) spawnSync(process.execPath, [path.join(here, 'boot.mjs')], { stdio: 'inherit' });
 }
 
 main().catch(async (error) => {

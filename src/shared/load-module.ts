@@ -30,12 +30,7 @@ export async function loadUserModule(file: string): Promise<Record<string, unkno
   if (extension === '.mjs') {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   }
-  if (extension === '.ts' && !tsRegistered) {
-    const api = resolveTsx(file);
-    if (api === undefined) throw new TypeScriptLoaderMissingError(file);
-    (require(api) as { register: () => unknown }).register();
-    tsRegistered = true;
-  }
+  if (extension === '.ts' && !registerTypeScript(file)) throw new TypeScriptLoaderMissingError(file);
   try {
     return require(file) as Record<string, unknown>;
   } catch (error) {
@@ -45,6 +40,16 @@ export async function loadUserModule(file: string): Promise<Record<string, unkno
     }
     throw error;
   }
+}
+
+/** Register tsx's loader for `.ts` files (once), looked up from `file`; false when tsx is not installed. */
+export function registerTypeScript(file: string): boolean {
+  if (tsRegistered) return true;
+  const api = resolveTsx(file);
+  if (api === undefined) return false;
+  (require(api) as { register: () => unknown }).register();
+  tsRegistered = true;
+  return true;
 }
 
 /**

@@ -3,8 +3,9 @@
  * gracefully when the master asks. When the IPC channel closes (the master died, even by kill -9),
  * node:cluster exits the worker at once: no orphans.
  *
- * Forked without a slot, it is a spare: Node and mycluster are loaded (most of a boot's time), the app is
- * not. Given a slot by an `activate` message, it boots the app like any worker, in a few milliseconds.
+ * Forked without a slot, it is a spare: Node and mycluster are loaded (most of a boot's time), with the parts
+ * its role will need (see warm-up.ts), the app is not. Given a slot by an `activate` message, it boots the
+ * app like any worker, in a few milliseconds.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -16,6 +17,7 @@ import { redisHealth } from '../runtime/redis-health';
 import { markRestarting } from '../runtime/restart-intent';
 import { reopenLogFile } from '../shared/logger';
 import { bootApp, bootstrapLogger } from './boot';
+import { warmUpSpare } from './warm-up';
 
 const heartbeatMs = Number(process.env[WORKER_ENV.heartbeatMs]) || 5_000;
 const metered = process.env[WORKER_ENV.metrics] === '1';
@@ -131,4 +133,7 @@ function boot(workerSlot: number, title: string): void {
 startHeartbeat();
 const slot = process.env[WORKER_ENV.slot];
 if (slot) boot(Number(slot), process.title);
-else send(workerMessage({ type: 'spare-ready' }));
+else {
+  warmUpSpare(log);
+  send(workerMessage({ type: 'spare-ready' }));
+}

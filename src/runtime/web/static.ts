@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import send from 'send';
+import type Send from 'send';
 import { sendJson } from './respond';
 import { findStatic, type StaticDotfiles } from './static-path';
 
@@ -16,6 +16,14 @@ export interface StaticOptions {
   /** Seconds, for `Cache-Control: public, max-age=<n>`. */
   maxAge: number;
   log: Logger;
+}
+
+let send: typeof Send | undefined;
+
+/** `send` and the MIME database it reads (~4 MiB and tens of ms at boot): loaded by the first static file served. */
+export function loadSend(): typeof Send {
+  send ??= require('send') as typeof Send;
+  return send;
 }
 
 /**
@@ -35,7 +43,7 @@ export async function serveStatic(roots: string[], url: URL, request: IncomingMe
   }
   const relativeUrl = `/${path.relative(target.root, target.file).split(path.sep).map(encodeURIComponent).join('/')}`;
   // Hidden names and index files were settled by findStatic, on real paths; send only sends that file.
-  send(request, relativeUrl, { root: target.root, dotfiles: 'allow', index: false, maxAge: options.maxAge * 1000 })
+  loadSend()(request, relativeUrl, { root: target.root, dotfiles: 'allow', index: false, maxAge: options.maxAge * 1000 })
     .on('error', (error: SendFailure) => failSend(error, request, response, options.log))
     .pipe(response);
   return true;
