@@ -56,13 +56,13 @@ async function failoverRounds(t, setup, stream, cleanups) {
     const dying = redisOnPort.get(oldPort);
     process.kill(dying.pid, 'SIGKILL');
     await dying.stop(); // waits for the exit, so the port is free for its comeback
-    await setup.waitForFailover(oldPort);
+    const newPort = await setup.waitForFailover(oldPort);
     const promotedAt = Date.now();
     const ackedAtPromotion = stream.acked.size;
     // The dead master comes back empty (no persistence) as a replica of the new master, not of the other
     // replica: behind a chain, WAIT 2 would wait for the sentinels to reconfigure it. Not before the
     // promotion: a returning master can stop a failover the sentinels have not finished.
-    const back = await startRedis(['--replicaof', '127.0.0.1', String(await setup.masterPort())], { port: oldPort });
+    const back = await startRedis(['--replicaof', '127.0.0.1', String(newPort)], { port: oldPort });
     cleanups.push(() => back.stop());
     redisOnPort.set(oldPort, back);
     await waitFor(`an acknowledged enqueue within 10 s of failover ${round}`, () => stream.acked.size > ackedAtPromotion, {
@@ -85,7 +85,10 @@ async function workerRedisHealth(dir) {
 
 /** The whole scenario (see the test files); `cleanups` collects what the test's after() must stop. */
 export async function runFailovers(t, { split, cleanups }) {
-  const setup = await startSentinelSetup({ replicas: 2, downAfterMs: 1_000, failoverTimeoutMs: 3_000 });
+  // down-after 3 s, not 1 s: on a loaded machine a sentinel that has not pinged a just-promoted master within
+  // 1 s starts a second failover; with WAIT 2 enqueues then stop until the sentinels turn the orphaned master
+  // into a replica (8 s or more), longer than the 10 s a failover is given here.
+  const setup = await startSentinelSetup({ replicas: 2, downAfterMs: 3_000, failoverTimeoutMs: 3_000 });
   cleanups.push(() => setup.stop());
   const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 2 } }) };
   const port = await freePort();
