@@ -5,8 +5,11 @@
 // acknowledged job was worked or failed, none is left in a queue, no worker reports a dead connection, and
 // `mycluster queues` exits.
 //
-// As in sentinel.test.mjs, "acknowledged" means confirmed by a replica (tasks.enqueueReplicas = 1): an
-// enqueue only the dying master had is lost by Redis itself, and the enqueue action answers 503 for it.
+// "Acknowledged" means confirmed by both replicas (tasks.enqueueReplicas = 2, Redis WAIT 2), and a job counts
+// as worked once its record reached both replicas too: whichever replica the sentinels promote has it. With
+// WAIT 1 of 2 they may promote the replica that had not received the job yet, and Redis itself loses it
+// (docs/tasks-and-redis.md). An enqueue no replica or only one confirmed is answered 503 and not counted;
+// enqueues are refused from each kill until the dead master is back and in sync.
 import assert from 'node:assert/strict';
 import { copyFixture, restartLine, runMycluster, startMycluster } from './cluster.mjs';
 import { freePort } from './net.mjs';
@@ -20,14 +23,16 @@ import { waitFor } from './wait.mjs';
 export const FAILOVERS = Number(process.env.FAILOVERS) || 5;
 
 /**
- * Resolves once the master the sentinels name has `replicas` replicas online. Not "the dead master
- * replicates the new one": under load the sentinels sometimes fail over a second time on their own.
+ * Resolves once the master every sentinel names has `replicas` replicas online, each seen healthy by every
+ * sentinel: the next kill then finds them all in sync and promotable. Not "the dead master replicates the new
+ * one": under load the sentinels sometimes fail over a second time on their own.
  */
 async function steady(setup, replicas) {
   await waitFor(
-    `the master to have ${replicas} replicas online`,
+    `the master to have ${replicas} replicas online, seen by every sentinel`,
     async () => {
-      const port = await setup.masterPort();
+      const port = await setup.sentinelsSeeReplicas(replicas);
+      if (!port) return false;
       const client = testClient(`redis://127.0.0.1:${port}`);
       try {
         const info = await client.info('replication');
@@ -46,17 +51,18 @@ async function failoverRounds(t, setup, stream, cleanups) {
   const recoveries = [];
   for (let round = 1; round <= FAILOVERS; round += 1) {
     const oldPort = await setup.masterPort();
-    await waitFor('acknowledged enqueues before the kill', () => stream.acked.size > 0, { timeoutMs: 15_000 });
+    const ackedBefore = stream.acked.size;
+    await waitFor('an acknowledged enqueue before the kill', () => stream.acked.size > ackedBefore, { timeoutMs: 15_000 });
     const dying = redisOnPort.get(oldPort);
     process.kill(dying.pid, 'SIGKILL');
     await dying.stop(); // waits for the exit, so the port is free for its comeback
-    await setup.waitForFailover(oldPort);
+    const newPort = await setup.waitForFailover(oldPort);
     const promotedAt = Date.now();
     const ackedAtPromotion = stream.acked.size;
-    // The dead master comes back as a replica (it would come back empty: no persistence). Not before the
+    // The dead master comes back empty (no persistence) as a replica of the new master, not of the other
+    // replica: behind a chain, WAIT 2 would wait for the sentinels to reconfigure it. Not before the
     // promotion: a returning master can stop a failover the sentinels have not finished.
-    const anyReplica = [...redisOnPort.keys()].find((port) => port !== oldPort);
-    const back = await startRedis(['--replicaof', '127.0.0.1', String(anyReplica)], { port: oldPort });
+    const back = await startRedis(['--replicaof', '127.0.0.1', String(newPort)], { port: oldPort });
     cleanups.push(() => back.stop());
     redisOnPort.set(oldPort, back);
     await waitFor(`an acknowledged enqueue within 10 s of failover ${round}`, () => stream.acked.size > ackedAtPromotion, {
@@ -79,9 +85,12 @@ async function workerRedisHealth(dir) {
 
 /** The whole scenario (see the test files); `cleanups` collects what the test's after() must stop. */
 export async function runFailovers(t, { split, cleanups }) {
-  const setup = await startSentinelSetup({ replicas: 2, downAfterMs: 1_000, failoverTimeoutMs: 3_000 });
+  // down-after 3 s, not 1 s: on a loaded machine a sentinel that has not pinged a just-promoted master within
+  // 1 s starts a second failover; with WAIT 2 enqueues then stop until the sentinels turn the orphaned master
+  // into a replica (8 s or more), longer than the 10 s a failover is given here.
+  const setup = await startSentinelSetup({ replicas: 2, downAfterMs: 3_000, failoverTimeoutMs: 3_000 });
   cleanups.push(() => setup.stop());
-  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 1 } }) };
+  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 2 } }) };
   const port = await freePort();
   const clusters = [];
   const start = (args, roleEnv) => {
@@ -100,7 +109,7 @@ export async function runFailovers(t, { split, cleanups }) {
   }
   await Promise.all(clusters.map((cluster) => cluster.waitForEquilibrium()));
 
-  const stream = startEnqueueStream({ port, prefix: 'failover', batch: 2, pauseMs: 50, concurrency: 2, maxIds: 1_000_000, replicas: 1 });
+  const stream = startEnqueueStream({ port, prefix: 'failover', batch: 2, pauseMs: 50, concurrency: 2, maxIds: 1_000_000, replicas: 2 });
   try {
     await failoverRounds(t, setup, stream, cleanups);
   } finally {

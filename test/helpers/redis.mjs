@@ -78,7 +78,22 @@ export async function startRedis(extraArgs = [], { port } = {}) {
   let output = '';
   const launch = async () => {
     output = '';
-    const args = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(ownDir ? ['--dir', ownDir] : []), ...extraArgs];
+    // A replica that (re)joins gets its full sync at once: Redis 7 waits repl-diskless-sync-delay (5 s) first, for more
+    // replicas to share the transfer.
+    const args = [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--repl-diskless-sync-delay',
+      '0',
+      ...(ownDir ? ['--dir', ownDir] : []),
+      ...extraArgs,
+    ];
     child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (data) => (output += data));
     child.stderr.on('data', (data) => (output += data));

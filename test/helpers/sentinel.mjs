@@ -84,7 +84,7 @@ async function stopProcess(child) {
  * Start a master, `replicas` replicas (default 1) and three sentinels and wait until the sentinels know the replica and each other
  * (a failover needs the quorum and a majority of sentinels to agree).
  * Returns { masterName, master, replica, replicas, sentinels: [{ host, port }], dir, masterPort(), waitForFailover(),
- * waitForReplicaOf(), config(), stop() }. `master` and each replica are startRedis handles (pid, port, restart(), stop()).
+ * waitForReplicaOf(), sentinelsSeeReplicas(), config(), stop() }. `master` and each replica are startRedis handles (pid, port, restart(), stop()).
  */
 export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1, quorum = 2, downAfterMs = 1_000, failoverTimeoutMs = 5_000 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-sentinel-'));
@@ -173,6 +173,23 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
       },
       { timeoutMs, intervalMs: 100 },
     );
+  /**
+   * The master's port once every sentinel names the same master and sees at least `replicas` replicas of it
+   * healthy (flags just `slave`, link to the master up): replicas a failover may promote. Else false.
+   */
+  setup.sentinelsSeeReplicas = async (replicas) => {
+    const views = await Promise.all(
+      setup.sentinels.map(async (sentinel) => {
+        const [, port] = await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName);
+        const known = (await ask(sentinel.port, 'SENTINEL', 'REPLICAS', masterName)).map((pairs) =>
+          Object.fromEntries(pairs.flatMap((value, index) => (index % 2 === 0 ? [[value, pairs[index + 1]]] : []))),
+        );
+        const healthy = known.filter((replica) => replica.flags === 'slave' && replica['master-link-status'] === 'ok');
+        return { port: Number(port), healthy: healthy.length };
+      }),
+    );
+    return views.every((view) => view.port === views[0].port && view.healthy >= replicas) && views[0].port;
+  };
   /** The sentinels as config.redis.sentinels. */
   setup.config = () => ({ sentinels: setup.sentinels.map(({ host, port }) => ({ host, port })), name: masterName });
   return setup;
