@@ -105,7 +105,7 @@ export function builtInDefaults(projectRoot: string, env: NodeJS.ProcessEnv, rol
         requestTimeout: 30_000,
         headersTimeout: 10_000,
         drainIdleGrace: 1_000,
-        drainRamp: 250,
+        drainRamp: 500,
         socketMode: 0o660,
         staticDotfiles: 'ignore',
         staticMaxAge: 0,
