@@ -8,7 +8,8 @@
 //   node bench/reload-cost.mjs 2 '[{"name":"reload"},{"name":"ttin+ttou","signals":["SIGTTIN","SIGTTOU"]},
 //     {"name":"ramp 250","env":{"MYCLUSTER_CONFIG_OVERRIDES":"{\"servers\":{\"web\":{\"drainRamp\":250}}}"}}]'
 //
-// A variant: { name, env?, signals? (two), execArgv? (node options for the whole cluster) }. Prints one line per run.
+// A variant: { name, env?, signals? (two), execArgv? (node options for the whole cluster), bin? (another
+// checkout's bin/mycluster, to compare builds) }. Prints one line per run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,7 @@ async function measure(variant) {
   fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  const master = spawnLogged(process.execPath, [...(variant.execArgv ?? []), path.join(here, '..', 'bin', 'mycluster'), 'start', '--workers=2'], {
+  const master = spawnLogged(process.execPath, [...(variant.execArgv ?? []), variant.bin ?? path.join(here, '..', 'bin', 'mycluster'), 'start', '--workers=2'], {
     cwd: dir,
     env: { ...variant.env, BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
   });
