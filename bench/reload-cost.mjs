@@ -40,10 +40,14 @@ async function measure(variant) {
   fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  const master = spawnLogged(process.execPath, [...(variant.execArgv ?? []), variant.bin ?? path.join(here, '..', 'bin', 'mycluster'), 'start', '--workers=2'], {
-    cwd: dir,
-    env: { ...variant.env, BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
-  });
+  const master = spawnLogged(
+    process.execPath,
+    [...(variant.execArgv ?? []), variant.bin ?? path.join(here, '..', 'bin', 'mycluster'), 'start', '--workers=2'],
+    {
+      cwd: dir,
+      env: { ...variant.env, BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+    },
+  );
   const masterPid = master.child.pid;
   try {
     await master.waitForLine((line) => /equilibrium/.test(line.msg ?? ''), { timeoutMs: 15_000, what: 'equilibrium' });
