@@ -163,7 +163,8 @@ async function mergeSection(config: PlainObject, file: ConfigFile, sectionName: 
   mergeLayer(config, resolved, file.name, provenance);
 }
 
-function parseOverrides({ variable, value: text }: ConfigSources['overrides']): PlainObject {
+/** The JSON object in an overrides variable (`variable` holds `text`); {} when it is unset or empty. */
+export function parseOverrides({ variable, value: text }: { variable: string; value: string | undefined }): PlainObject {
   if (!text) return {};
   let overrides: unknown;
   try {

@@ -34,14 +34,14 @@ export interface ClusterOptions {
  * Workers heartbeat every sixth of workerTimeout, at most every 5 s: a hang is seen within the timeout, and
  * an idle master handles few messages (each leaves garbage that refills the heap between collections).
  */
+function heartbeatInterval(workerTimeout: number): number {
+  return workerTimeout > 0 ? Math.min(5_000, Math.max(250, Math.round(workerTimeout / 6))) : 5_000;
+}
+
 /** A worker is gone: so are the pidfiles its app wrote under its own names (ActionHero's `actionhero-<id>`). */
 function removeAppPidfiles(pidFolder: string, pid: number, log: Logger): void {
   const removed = removePidfilesOf(pidFolder, pid);
   if (removed.length > 0) log.debug({ pid, removed }, `removed the pidfiles of exited worker ${pid}: ${removed.join(', ')}`);
-}
-
-function heartbeatInterval(workerTimeout: number): number {
-  return workerTimeout > 0 ? Math.min(5_000, Math.max(250, Math.round(workerTimeout / 6))) : 5_000;
 }
 
 export function defaultWorkerCount(config: Config): number {

@@ -4,9 +4,9 @@
  * master listens on, and the pid folder. The user's own `ACTIONHERO_CONFIG_OVERRIDES` wins over all of it.
  */
 import { envBoolean, envCount } from '../../config/defaults';
+import { parseOverrides } from '../../config/load';
 import { isPlainObject, type PlainObject } from '../../config/merge';
 import type { Role } from '../../config/types';
-import { ConfigError, errorMessage } from '../../errors';
 
 export const ACTIONHERO_OVERRIDES_VARIABLE = 'ACTIONHERO_CONFIG_OVERRIDES';
 
@@ -55,15 +55,7 @@ export function actionheroOverrides({ role, env, port, pidFolder }: ActionheroSe
 
 /** Ours, then the user's `ACTIONHERO_CONFIG_OVERRIDES` (JSON) deeply over it: the user's wins. */
 export function withUserOverrides(ours: PlainObject, userText: string | undefined): PlainObject {
-  if (!userText) return ours;
-  let user: unknown;
-  try {
-    user = JSON.parse(userText);
-  } catch (error) {
-    throw new ConfigError(`${ACTIONHERO_OVERRIDES_VARIABLE} is not valid JSON: ${errorMessage(error)}`, undefined, ACTIONHERO_OVERRIDES_VARIABLE);
-  }
-  if (!isPlainObject(user)) throw new ConfigError(`${ACTIONHERO_OVERRIDES_VARIABLE} must be a JSON object`, undefined, ACTIONHERO_OVERRIDES_VARIABLE);
-  return deepMerge(ours, user);
+  return deepMerge(ours, parseOverrides({ variable: ACTIONHERO_OVERRIDES_VARIABLE, value: userText }));
 }
 
 function deepMerge(base: PlainObject, over: PlainObject): PlainObject {
