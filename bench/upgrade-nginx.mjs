@@ -50,7 +50,7 @@ try {
     new Promise((resolve) =>
       execFile('wrk', ['-t1', '-c50', `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/api/slow`], (_error, stdout) => resolve(stdout)),
     );
-  console.log('--- steady\n' + (await wrk(5)));
+  console.log(`--- steady\n${await wrk(5)}`);
   const running = wrk(10);
   await new Promise((r) => setTimeout(r, 1000));
   for (let i = 0; i < 3; i += 1) {
@@ -58,7 +58,7 @@ try {
     console.log(`upgrade ${i + 1}: exit ${result.code} ${result.stdout.trim()}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  console.log('--- with 3 upgrades\n' + (await running));
+  console.log(`--- with 3 upgrades\n${await running}`);
 } finally {
   process.kill(cluster.pid, 'SIGTERM');
   await cluster.waitForExit(30_000).catch(() => cluster.kill());

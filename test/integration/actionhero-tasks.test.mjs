@@ -129,7 +129,15 @@ describe('the ActionHero seed’s Procfile, with mycluster start in place of npm
     const ranIn = Number(await waitFor('the job to run', () => client.get('fixture:done:procfile'), { timeoutMs: 10_000 }));
     assert.ok(worker.knownPids().includes(ranIn), `run by the worker line (${ranIn})`);
     for (const proc of processes) process.kill(proc.pid, 'SIGTERM');
-    for (const proc of processes) assert.deepEqual(await proc.waitForExit(20_000), { code: 0, signal: null });
+    for (const proc of processes) {
+      const exit = await proc.waitForExit(20_000);
+      const last = proc.lines.slice(-20).map((line) => JSON.stringify(line));
+      assert.deepEqual(
+        exit,
+        { code: 0, signal: null },
+        `the ${proc.name} line's exit; its last lines:\n${last.join('\n')}\nstderr: ${proc.stderr.slice(-2000)}`,
+      );
+    }
     const pidfiles = fs.readdirSync(path.join(dir, 'pids'), { recursive: true }).filter((name) => !fs.statSync(path.join(dir, 'pids', name)).isDirectory());
     assert.deepEqual(pidfiles, []);
   });

@@ -163,12 +163,18 @@ for (const runner of ['foreman', 'nf']) {
     const started = startRunner(runner, dir, await freePort());
     await started.waitForOutput(/"msg":"cluster equilibrium state reached with 2 workers"/, 'the web cluster ready');
     await started.waitForOutput(readyLine('worker.1'), 'worker.1 ready');
-    // The control commands find the web line's cluster where they look by default.
-    const status = await runMycluster(['status', '--json', '--timeout', '10'], { cwd: dir });
-    assert.equal(status.code, 0, status.stderr);
-    assert.deepEqual(
-      JSON.parse(status.stdout).slots.map((slot) => slot.worker?.state),
-      ['ready', 'ready'],
+    // The control commands find the web line's cluster where they look by default. The state file trails the
+    // log by up to its 100 ms write interval (more on a loaded machine), so the states are polled.
+    await waitFor(
+      'status --json to show both workers ready',
+      async () => {
+        const status = await runMycluster(['status', '--json', '--timeout', '10'], { cwd: dir });
+        assert.equal(status.code, 0, status.stderr);
+        const states = JSON.parse(status.stdout).slots.map((slot) => slot.worker?.state);
+        if (states.join() !== 'ready,ready') throw new Error(`the states are ${states.join(', ')}`);
+        return true;
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
     );
 
     // foreman passes TERM on to its lines; nf dies of it alone, and each line sees its runner gone.

@@ -9,6 +9,8 @@ import type { Config, Role } from '../../config/types';
 import { BootError, errorMessage } from '../../errors';
 import { inheritedListenerFd } from '../../shared/listener-spec';
 import type { RunningApp } from '../app';
+import { resqueErrorLogger } from '../tasks/background-errors';
+import { guardMultiWorker, type MultiWorkerGuards } from '../tasks/multi-worker-guards';
 import { drainServer } from '../web/drain';
 import { ACTIONHERO_OVERRIDES_VARIABLE, actionheroOverrides, withUserOverrides } from './overrides';
 import { type ActionheroResque, startActionheroRecovery } from './recovery';
@@ -78,6 +80,7 @@ export async function startActionheroApp({ config, log, role, projectRoot, clust
   const tasks = actionhero.config.tasks;
   const processesTasks = Boolean(tasks?.scheduler) || (tasks?.maxTaskProcessors ?? 0) > 0;
   const stopRecovery = processesTasks && actionhero.api.resque ? startActionheroRecovery(actionhero.api.resque, config.tasks, log) : () => undefined;
+  const processors = guardActionheroProcessors(actionhero.api.resque, log);
   log.info({ actionhero: entry, web: Boolean(web?.server), processesTasks }, 'actionhero started');
 
   let stopped: Promise<void> | undefined;
@@ -89,9 +92,18 @@ export async function startActionheroApp({ config, log, role, projectRoot, clust
         const server = web?.server;
         // ActionHero's web server stop() destroys every socket: drained first, it finds none left.
         if (server?.listening) await drainServer(server, { idleGrace: config.servers.web.drainIdleGrace, ramp: config.servers.web.drainRamp });
+        processors?.beforeEnd();
         await ah.stop('mycluster stop');
+        processors?.parkEnded();
       })();
       return stopped;
     },
   };
+}
+
+/** mycluster's guards on ActionHero's task processors: at its stop, a processor polling on would crash the process. */
+function guardActionheroProcessors(resque: ActionheroResque | undefined, log: Logger): MultiWorkerGuards | undefined {
+  const redis = resque?.queue?.connection?.redis;
+  if (!resque?.multiWorker || !redis) return undefined;
+  return guardMultiWorker(resque.multiWorker, resqueErrorLogger(log, redis, 'ActionHero task processor'));
 }

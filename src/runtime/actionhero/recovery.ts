@@ -1,13 +1,15 @@
 import type { Redis } from 'ioredis';
+import type { MultiWorker } from 'node-resque';
 import type { Logger } from 'pino';
 import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
 import { type RecoveryOptions, recoverStuckJobs } from '../tasks/recovery';
 
-/** The parts of ActionHero's `api.resque` the recovery uses (node-resque's Queue and Scheduler). */
+/** The parts of ActionHero's `api.resque` mycluster uses (node-resque's Queue, Scheduler and MultiWorker). */
 export interface ActionheroResque {
   queue?: { connection?: { redis?: Redis; options?: { namespace?: string } } } | null;
   scheduler?: { leader?: boolean } | null;
+  multiWorker?: MultiWorker | null;
 }
 
 /**

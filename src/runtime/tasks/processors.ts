@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import { type Jobs, MultiWorker, type Worker } from 'node-resque';
+import { type Jobs, MultiWorker } from 'node-resque';
 import type { Logger } from 'pino';
 import type { TasksConfig } from '../../config/types';
 import { errorMessage } from '../../errors';
 import { workerMeters } from '../metrics';
 import type { AppContext, TaskDefinition } from '../types';
 import { resqueErrorLogger } from './background-errors';
+import { guardMultiWorker } from './multi-worker-guards';
 import { popJobsOnce } from './pop-once';
 
 export interface RunningProcessors {
@@ -55,23 +56,7 @@ export function startProcessors({
   );
   const reportError = resqueErrorLogger(log, redis, 'task processor');
   multiWorker.on('error', reportError);
-  const started = new Set<Worker>();
-  const parked = new Set<Worker>();
-  multiWorker.on('start', () => {
-    for (const processor of multiWorker.workers) started.add(processor);
-  });
-  // Processors the MultiWorker ended (scale-down, stop) are parked, and parked again at the next check
-  // if node-resque restarted them meanwhile (see parkProcessor); forgotten once they stayed stopped.
-  const parkEnded = (): void => {
-    for (const processor of parked) if (!processor.running) parked.delete(processor);
-    for (const processor of started) {
-      if (multiWorker.workers.includes(processor)) continue;
-      started.delete(processor);
-      parked.add(processor);
-    }
-    for (const processor of parked) parkProcessor(processor, reportError);
-  };
-  multiWorker.on('multiWorkerAction', parkEnded);
+  const guards = guardMultiWorker(multiWorker, reportError);
   multiWorker.on('job', (_id, queue, job) => log.debug({ task: job.class, queue }, `task ${job.class} started`));
   multiWorker.on('success', (_id, queue, job, _result, duration) => {
     workerMeters.countJob(queue, false);
@@ -81,49 +66,13 @@ export function startProcessors({
     workerMeters.countJob(queue, true);
     log.warn({ task: job.class, queue, duration, err: failure }, `task ${job.class} failed: ${errorMessage(failure)}`);
   });
-  guardCheckLoop(multiWorker, tasks.checkTimeout, reportError);
   multiWorker.start();
   return {
     holdsJobs: () => multiWorker.workers.some((processor) => processor.job !== null),
     async stop() {
-      // node-resque ends each processor inside an async Promise executor with no catch: a Redis error there
-      // would be an unhandled rejection, and that processor's stop would never resolve. Catch it here.
-      for (const processor of multiWorker.workers) {
-        const end = processor.end.bind(processor);
-        processor.end = () => end().catch(reportError);
-      }
+      guards.beforeEnd();
       await multiWorker.end();
-      parkEnded();
+      guards.parkEnded();
     },
   };
-}
-
-/**
- * node-resque's MultiWorker runs its processor-count check from a timer as an async function without a
- * catch: a Redis error there ("Connection is closed." while a Sentinel failover reconnects) would be an
- * unhandled rejection, which kills the worker process. Report it instead, and keep the loop going.
- */
-function guardCheckLoop(multiWorker: MultiWorker, checkTimeout: number, reportError: (error: unknown) => void): void {
-  const loop = multiWorker as unknown as { checkWrapper: () => Promise<void>; checkTimer: NodeJS.Timeout | null; running: boolean };
-  const check = loop.checkWrapper.bind(multiWorker);
-  loop.checkWrapper = async () => {
-    try {
-      await check();
-    } catch (error) {
-      reportError(error);
-      if (loop.running) loop.checkTimer = setTimeout(() => void loop.checkWrapper(), checkTimeout);
-    }
-  };
-}
-
-/**
- * Make sure an ended processor stays stopped. node-resque's Worker.end() can land while a `*` processor
- * refreshes its queue list, whose track() sets `running` again: that processor would poll on after end(),
- * without an 'error' listener, and its next failed poll would be an unhandled rejection.
- */
-function parkProcessor(processor: Worker, reportError: (error: unknown) => void): void {
-  processor.running = false;
-  if (processor.pollTimer) clearTimeout(processor.pollTimer);
-  if (processor.pingTimer) clearInterval(processor.pingTimer);
-  if (processor.listenerCount('error') === 0) processor.on('error', reportError);
 }
