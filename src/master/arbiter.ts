@@ -206,9 +206,12 @@ export class Arbiter {
     this.options.upgrade?.request(this.reload.busy ? 'a rolling reload is running; upgrade after it' : null);
   }
 
-  /** After a failed upgrade: the slot pidfiles name this master's workers again (the new master's had replaced them). */
+  /**
+   * After a failed upgrade: the slot pidfiles name this master's workers again (the new master's had replaced
+   * them). Only workers still running: during a stop a slot keeps its exited worker, whose pidfile is gone.
+   */
   rewritePidfiles(): void {
-    for (const slot of this.slots.values()) if (slot.current) this.pidfiles.write(slot.number, slot.current.pid);
+    for (const slot of this.slots.values()) if (slot.current && this.handles.has(slot.current)) this.pidfiles.write(slot.number, slot.current.pid);
   }
 
   private scale(delta: number): void {

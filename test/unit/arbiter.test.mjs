@@ -451,3 +451,16 @@ test('a reload asked for during an upgrade is refused and recorded as failed; no
   assert.equal(c.state().lastReload.ok, false);
   assert.equal(c.state().lastReload.error, 'an upgrade of the master is in progress; reload after it');
 });
+
+test('a failed upgrade ending during a stop writes no pidfile for a worker that already exited', async (t) => {
+  const c = await readyCluster(t, { workers: 2 });
+  c.forksFor(2)[0].ignoresStop = true;
+  c.signal('SIGTERM');
+  await c.settle();
+  c.arbiter.rewritePidfiles();
+  assert.equal(c.pidfile(1), null, 'slot 1 exited: no pidfile');
+  assert.equal(c.pidfile(2), c.forksFor(2)[0].pid, 'slot 2 still drains: its pidfile stays');
+  c.forksFor(2)[0].exit(0);
+  await c.settle();
+  assert.deepEqual([c.pidfile(1), c.pidfile(2)], [null, null]);
+});
