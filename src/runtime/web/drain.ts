@@ -180,7 +180,13 @@ function closeAfter(response: ServerResponse): void {
   if (!response.headersSent) response.setHeader('Connection', 'close');
 }
 
-const trackers = new WeakMap<Server, ConnectionTracker>();
+// Kept on `process`: a worker runs mycluster bundled into one file (dist/worker/main.js), and an app that
+// imports mycluster's drain helpers (`require('mycluster')`) loads another copy of this module. Both copies
+// must know the same servers, or drainSignal() of the app's copy would never hear of the worker's drain.
+const TRACKERS = Symbol.for('mycluster.connectionTrackers');
+const shared = process as NodeJS.Process & { [TRACKERS]?: WeakMap<Server, ConnectionTracker> };
+const trackers: WeakMap<Server, ConnectionTracker> = shared[TRACKERS] ?? new WeakMap();
+shared[TRACKERS] = trackers;
 
 function trackerOf(server: Server): ConnectionTracker {
   let tracker = trackers.get(server);
