@@ -32,9 +32,11 @@ export function summarizePeer(rounds) {
   for (const client of ['own', 'wrk']) {
     const perRound = rounds.filter((round) => round[client]).map((round) => roundRatios(round[client]));
     if (perRound.length === 0) continue;
+    const done = rounds.filter((round) => round[client]).map((round) => reloadsDone(round[client].reloads?.reloads ?? []));
     summary[client] = {
       failed: perRound.map((each) => each.failed),
       rps: spread(perRound.map((each) => each.rps)),
+      lostPerReload: spread(perRound.map((each, index) => lostPerReload(each.rps, done[index]))),
       p99: spread(perRound.map((each) => each.p99)),
       steadyRps: median(rounds.map((round) => round[client]?.steady?.rps)),
       steadyP99: median(rounds.map((round) => round[client]?.steady?.p99)),
@@ -42,13 +44,24 @@ export function summarizePeer(rounds) {
   }
   const reloads = rounds.flatMap((round) => ['own', 'wrk'].map((client) => round[client]?.reloads?.reloads ?? []));
   const count = Math.max(0, ...reloads.map((each) => each.length));
-  summary.reloadsDone = reloads.flat().filter((reload) => typeof reload.durationMs === 'number').length;
+  summary.reloadsDone = reloadsDone(reloads.flat());
   summary.reloadsTriggered = reloads.flat().length;
   summary.durationsMs = Array.from({ length: count }, (_, index) => {
     const value = median(reloads.map((each) => each[index]?.durationMs));
     return value === null ? null : Math.round(value);
   });
   return summary;
+}
+
+const reloadsDone = (reloads) => reloads.filter((reload) => typeof reload.durationMs === 'number').length;
+
+/**
+ * The share of the run's throughput each reload carried out cost, in %: (1 − ratio) ÷ reloads. Peers that
+ * refuse a reload while one runs carry out fewer of the 3 triggered, so their ratio covers fewer reloads.
+ */
+export function lostPerReload(rpsRatio, done) {
+  if (rpsRatio === null || !done) return null;
+  return Math.round(((1 - rpsRatio) / done) * 1000) / 10;
 }
 
 function spread(values) {
@@ -73,6 +86,7 @@ export function reloadsTable(peers) {
     ['failed requests with 3 reloads, wrk: socket errors + non-2xx (each round)', (s) => s.wrk?.failed.map(cell).join(', ')],
     ['throughput with reloads ÷ steady, own client: median (min–max)', (s) => range(s.own?.rps)],
     ['throughput with reloads ÷ steady, wrk', (s) => range(s.wrk?.rps)],
+    ['throughput lost per reload carried out (%), wrk: (1 − ratio) ÷ reloads', (s) => range(s.wrk?.lostPerReload)],
     ['p99 with reloads ÷ steady p99, own client', (s) => range(s.own?.p99)],
     ['p99 with reloads ÷ steady p99, wrk', (s) => range(s.wrk?.p99)],
     ['steady req/s / p99 (ms), own client, median', (s) => s.own && `${cell(rounded(s.own.steadyRps))} / ${cell(round2(s.own.steadyP99))}`],

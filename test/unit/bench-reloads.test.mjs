@@ -100,6 +100,8 @@ test('each round is compared with its own steady run; the medians and ranges are
   assert.deepEqual(summary.own.failed, [2, 0, 5]);
   assert.deepEqual(summary.wrk.rps, { values: [0.9, 1, 0.8], median: 0.9, min: 0.8, max: 1 });
   assert.deepEqual(summary.wrk.p99, { values: [1.5, 1, 3], median: 1.5, min: 1, max: 3 });
+  // (1 − ratio) ÷ reloads carried out in that run: round 2 carried out 2 and lost nothing
+  assert.deepEqual(summary.wrk.lostPerReload, { values: [3.3, 0, 6.7], median: 3.3, min: 0, max: 6.7 });
   assert.equal(summary.own.steadyRps, 5_000);
   assert.equal(summary.wrk.steadyP99, 10);
   // reload #3 of round 2 was merged into #2 (a signal ignored while a reload ran): 900, 900, 1000, 1000
@@ -136,6 +138,7 @@ test('the table has a column per peer and the ratios as median (min–max)', () 
   assert.equal(lines[0], '| | mycluster | PM2 7 (cluster) |');
   assert.ok(lines.includes('| throughput with reloads ÷ steady, own client: median (min–max) | 0.8 (0.8–0.8) | – |'), text);
   assert.ok(lines.includes('| p99 with reloads ÷ steady p99, wrk | 1.5 (1.5–1.5) | – |'), text);
+  assert.ok(lines.includes('| throughput lost per reload carried out (%), wrk: (1 − ratio) ÷ reloads | 5 (5–5) | – |'), text);
   assert.ok(lines.includes('| failed requests with 3 reloads, own client (each round) | 2 | – |'), text);
   assert.ok(lines.includes('| reloads carried out, of those triggered (all runs) | 4 of 6 | – |'), text);
   assert.ok(lines.includes('| reload #1, #2, #3 duration (ms), median of the runs that carried it out | 1000, –, 900 | – |'), text);
