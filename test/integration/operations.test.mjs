@@ -72,8 +72,15 @@ describe('mycluster status', () => {
     process.kill(killed, 'SIGKILL');
     const from = cluster.lines.length;
     await cluster.waitForEquilibrium({ from });
-    await sleep(300);
-    const after = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
+    // The state file trails the log by up to its write interval, more on a loaded machine.
+    const after = await waitFor(
+      'status to show the restart',
+      async () => {
+        const published = JSON.parse((await runMycluster(['status', '--json'], { cwd: dir })).stdout);
+        return published.slots[0].restarts > 0 ? published : null;
+      },
+      { timeoutMs: 5_000 },
+    );
     assert.equal(after.slots[0].restarts, 1);
     assert.equal(after.slots[0].lastExit.signal, 'SIGKILL');
 
