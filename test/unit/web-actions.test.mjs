@@ -198,3 +198,32 @@ test('a result that cannot be sent as JSON is a 500 naming the action', async ()
     await server.drain();
   }
 });
+
+test('context.connection: its fields and setStatus work destructured, and it serializes without drainSignal', async () => {
+  const actions = new Map([
+    [
+      'created',
+      {
+        name: 'created',
+        run({ connection }) {
+          const { setStatus, method, url, remoteIP } = connection;
+          setStatus(201);
+          return { method, url, remoteIP, own: Object.keys(connection), json: JSON.parse(JSON.stringify(connection)), aborted: connection.drainSignal.aborted };
+        },
+      },
+    ],
+  ]);
+  const server = await startTestServer({ config: testConfig(), actions });
+  try {
+    const response = await request(server.address, { path: '/api/created?x=1', headers: { 'x-test': 'yes' } });
+    assert.equal(response.status, 201);
+    assert.equal(response.json.method, 'GET');
+    assert.equal(response.json.url, '/api/created?x=1');
+    assert.equal(response.json.remoteIP, '127.0.0.1');
+    assert.deepEqual(response.json.own.sort(), ['headers', 'method', 'remoteIP', 'setStatus', 'url']);
+    assert.equal(response.json.json.headers['x-test'], 'yes');
+    assert.equal(response.json.aborted, false);
+  } finally {
+    await server.drain();
+  }
+});

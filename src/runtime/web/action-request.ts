@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types';
 import { errorMessage } from '../../errors';
-import type { ActionContext, ActionDefinition, AppContext } from '../types';
+import type { ActionConnection, ActionContext, ActionDefinition, AppContext } from '../types';
 import { drainSignal } from './drain';
 import { withMetadata } from './metadata';
 import { type Params, readParams } from './params';
@@ -77,18 +77,37 @@ function actionContext(context: AppContext, params: Params, request: IncomingMes
   // The app context as prototype: no copy per request, and its lazy `redis` is not touched unless used.
   return Object.assign(Object.create(context) as AppContext, {
     params: params as ActionContext['params'],
-    connection: {
-      method: request.method ?? 'GET',
-      url: request.url ?? '/',
-      remoteIP: request.socket.remoteAddress,
-      headers: request.headers,
-      get drainSignal() {
-        return drainSignal(request);
-      },
-      setStatus(code: number) {
-        if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`setStatus takes an HTTP status 200..599, got ${code}`);
-        setStatus(code);
-      },
-    },
+    connection: new RequestConnection(request, setStatus),
   }) as ActionContext;
+}
+
+/**
+ * `context.connection`. A class, not an object literal: a literal with a getter is built in V8's slow
+ * (dictionary) mode on every request, and those objects outlived their requests in the young generation
+ * (about 700 bytes promoted per request, a young generation grown to 32 MiB, major GCs under load).
+ */
+class RequestConnection implements ActionConnection {
+  readonly method: string;
+  readonly url: string;
+  readonly remoteIP: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  /** An own function, not a method: it works destructured too (`const { setStatus } = connection`). */
+  readonly setStatus: (code: number) => void;
+  readonly #request: IncomingMessage;
+
+  constructor(request: IncomingMessage, setStatus: (code: number) => void) {
+    this.method = request.method ?? 'GET';
+    this.url = request.url ?? '/';
+    this.remoteIP = request.socket.remoteAddress;
+    this.headers = request.headers;
+    this.setStatus = (code) => {
+      if (!Number.isInteger(code) || code < 200 || code > 599) throw new RangeError(`setStatus takes an HTTP status 200..599, got ${code}`);
+      setStatus(code);
+    };
+    this.#request = request;
+  }
+
+  get drainSignal(): AbortSignal {
+    return drainSignal(this.#request);
+  }
 }
