@@ -8,7 +8,7 @@
 // `activate` → `ready` (what taking the spare costs a crash recovery).
 // Rounds are interleaved, the order shifted by one each round; medians are printed as a Markdown table and
 // the readings saved to bench/results/boot-<timestamp>.json.
-//   node bench/boot.mjs [rounds]
+//   node bench/boot.mjs [rounds]       (BOOT_LOAD_REQUESTS=20000: a longer load than 2,000 requests)
 // BOOT_COMPARE='label=/other/checkout/dist/worker/main.js,…' adds a column per other build's worker (the
 // handler app), in the same interleaved rounds: what a change bought.
 import { fork } from 'node:child_process';
@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const workerEntry = path.resolve(here, '..', 'dist', 'worker', 'main.js');
 const ROUNDS = Number(process.argv[2] ?? 7);
 const IDLE_MS = 1_000;
-const LOAD_REQUESTS = 2_000;
+const LOAD_REQUESTS = Number(process.env.BOOT_LOAD_REQUESTS) || 2_000;
 const LOAD_CONCURRENCY = 10;
 const MESSAGE_TIMEOUT_MS = 15_000;
 const compileCacheDir = path.join(os.tmpdir(), 'mycluster-boot-compile-cache');

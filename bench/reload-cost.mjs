@@ -1,5 +1,5 @@
 // What a reload costs beyond the requests it serves: a 2-worker cluster of bench/apps/mycluster (the shared
-// handler) under `wrk -t1 -c50`, 10 s steady, then 10 s with a signal at 2 s and 5.5 s (USR2 by default).
+// handler, or its action) under `wrk -t1 -c50`, 10 s steady, then 10 s with a signal at 2 s and 5.5 s (USR2 by default).
 // The CPU time of the master and of every worker (reaped ones included, through the master's children's
 // times) over the run with signals, minus the steady run's CPU per request times its requests, is the
 // extra CPU; halved, per signal. Variants run in turn, `rounds` times, each with a cluster of its own.
@@ -9,7 +9,8 @@
 //     {"name":"ramp 250","env":{"MYCLUSTER_CONFIG_OVERRIDES":"{\"servers\":{\"web\":{\"drainRamp\":250}}}"}}]'
 //
 // A variant: { name, env?, signals? (two), execArgv? (node options for the whole cluster), bin? (another
-// checkout's bin/mycluster, to compare builds) }. Prints one line per run.
+// checkout's bin/mycluster, to compare builds), action? (true: the same answer as the app's `slow` action
+// instead of the shared handler) }. Prints one line per run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,13 +40,14 @@ async function measure(variant) {
   fs.cpSync(path.join(here, 'apps', 'mycluster'), dir, { recursive: true });
   fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `http://127.0.0.1:${port}/${variant.action ? 'api/slow' : ''}`;
+  const app = variant.action ? {} : { BENCH_HANDLER: path.join(here, 'apps', 'handler.js') };
   const master = spawnLogged(
     process.execPath,
     [...(variant.execArgv ?? []), variant.bin ?? path.join(here, '..', 'bin', 'mycluster'), 'start', '--workers=2'],
     {
       cwd: dir,
-      env: { ...variant.env, BENCH_HANDLER: path.join(here, 'apps', 'handler.js'), PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
+      env: { ...variant.env, ...app, PORT: String(port), MYCLUSTER_LOG_FORMAT: 'json', NODE_ENV: 'production' },
     },
   );
   const masterPid = master.child.pid;
