@@ -101,15 +101,14 @@ async function assertNoDeadConnection(t, cluster) {
     },
     { timeoutMs: 15_000, intervalMs: 250 },
   ).catch(() => false);
-  const redisLines = cluster.lines.filter((line) => /redis/.test(line.msg ?? '')).slice(-6);
-  if (reads > 1 && allUp)
-    t.diagnostic(
-      `a Redis connection was down when first read, up again ${reads - 1} reads later; last redis log lines: ${JSON.stringify(redisLines.map((line) => `${Date.now() - line.time} ms ago: ${line.msg}`))}`,
-    );
-  assert.ok(
-    allUp,
-    `a worker reports a Redis connection down for 15 s: ${JSON.stringify(last)}; last redis log lines: ${JSON.stringify(redisLines.map((line) => `${Date.now() - line.time} ms ago: ${line.msg}`))}`,
+  const recentLines = JSON.stringify(
+    cluster.lines
+      .filter((line) => /redis/.test(line.msg ?? ''))
+      .slice(-6)
+      .map((line) => `${Date.now() - line.time} ms ago: ${line.msg}`),
   );
+  if (reads > 1 && allUp) t.diagnostic(`a Redis connection was down when first read, up again ${reads - 1} reads later; last redis log lines: ${recentLines}`);
+  assert.ok(allUp, `a worker reports a Redis connection down for 15 s: ${JSON.stringify(last)}; last redis log lines: ${recentLines}`);
 }
 
 /** The whole scenario (see the test files); `cleanups` collects what the test's after() must stop. */
