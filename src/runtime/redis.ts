@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/types';
 import { errorMessage, MyclusterError } from '../errors';
 import { type ConnectionHealth, redisHealth, type TrackedPurpose } from './redis-health';
+import { guardFailoverDetector } from './sentinel-guards';
 
 /**
  * What a connection is for; each purpose has its own connection and its own behaviour while Redis is away.
@@ -72,31 +73,6 @@ function failureReason(error: unknown): string {
 
 /** Clients mycluster closed on purpose: their 'end' is expected. */
 const closedOnPurpose = new WeakSet<Redis>();
-
-/** The parts of ioredis's SentinelConnector that guardFailoverDetector relies on (ioredis 5.x internals). */
-interface SentinelConnectorInternals {
-  connect(eventEmitter: unknown): Promise<unknown>;
-  failoverDetector: { cleanup(): void } | null;
-}
-
-/**
- * Work around an ioredis 5 bug that ends a Sentinel client for good during a failover. The failover
- * detector of the previous connection stays subscribed to the sentinels while the client reconnects; when
- * `+switch-master` arrives while the connector is resolving the master (or waiting in "All sentinels are
- * unreachable. Retrying from scratch"), it calls connector.disconnect(), the pending connect() rejects with
- * "Connection is closed." and the client goes to `end`: no retry, every later command fails at once.
- * The detector belongs to the connection that is gone, so drop it before each new connect.
- */
-function guardFailoverDetector(client: Redis): void {
-  const connector = (client as unknown as { connector?: Partial<SentinelConnectorInternals> }).connector;
-  if (typeof connector?.connect !== 'function' || !('failoverDetector' in connector)) return;
-  const connect = connector.connect.bind(connector);
-  connector.connect = (eventEmitter: unknown) => {
-    connector.failoverDetector?.cleanup();
-    connector.failoverDetector = null;
-    return connect(eventEmitter);
-  };
-}
 
 /**
  * Keep a long-lived client connected, and its health reported. A client that reaches ioredis's final `end`

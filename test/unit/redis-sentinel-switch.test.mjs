@@ -9,6 +9,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisClient } from '../../dist/runtime/redis.js';
+import { switchConcerns } from '../../dist/runtime/sentinel-guards.js';
 import { startRedis } from '../helpers/redis.mjs';
 import { capturingLogger, tasksConfig } from '../helpers/tasks.mjs';
 import { waitFor } from '../helpers/wait.mjs';
@@ -78,8 +79,9 @@ async function fakeSentinel(masterPort) {
       holding = false;
       for (const socket of held.splice(0)) answerMaster(socket);
     },
-    switchMaster() {
-      const message = array([bulk('message'), bulk('+switch-master'), bulk(`mymaster 127.0.0.1 ${masterPort()} 127.0.0.1 ${masterPort()}`)]);
+    /** Publish `+switch-master` (by default: mymaster, announced again at the address it has now). */
+    switchMaster(text = `mymaster 127.0.0.1 ${masterPort()} 127.0.0.1 ${masterPort()}`) {
+      const message = array([bulk('message'), bulk('+switch-master'), bulk(text)]);
       for (const socket of subscribers) socket.write(message);
     },
     close: () => new Promise((resolve) => server.close(resolve)),
@@ -124,4 +126,57 @@ test('a Sentinel connection survives +switch-master while it reconnects (ioredis
     await sentinel.close();
     await redis.stop();
   }
+});
+
+test('a +switch-master of another master, or announcing the address a client is connected to, leaves its connection alone; a real switch moves it', async () => {
+  const first = await startRedis();
+  const second = await startRedis();
+  let master = first;
+  const sentinel = await fakeSentinel(() => master.port);
+  const { log } = capturingLogger();
+  const config = tasksConfig({ url: undefined, redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster' } });
+  const ours = createRedisClient(config.redis, 'tasks', log);
+  // The upstream behaviour, to show each message does reach a detector: any +switch-master reconnects.
+  const plain = new Redis({ sentinels: config.redis.sentinels, name: 'mymaster', failoverDetector: true, retryStrategy: () => 100 });
+  plain.on('error', () => undefined);
+  const closes = { ours: 0, plain: 0 };
+  ours.on('close', () => (closes.ours += 1));
+  plain.on('close', () => (closes.plain += 1));
+  const bothReadyAndSubscribed = async () => ours.status === 'ready' && plain.status === 'ready' && sentinel.subscribers.size === 2;
+  try {
+    await waitFor('both clients ready and their failover detectors subscribed', bothReadyAndSubscribed);
+
+    sentinel.switchMaster(`othermaster 127.0.0.1 1 127.0.0.1 2`);
+    await waitFor('the plain client to reconnect', async () => closes.plain === 1 && (await bothReadyAndSubscribed()), { timeoutMs: 5_000 });
+    sentinel.switchMaster(`mymaster 127.0.0.1 ${second.port} 127.0.0.1 ${first.port}`);
+    await waitFor('the plain client to reconnect again', async () => closes.plain === 2 && (await bothReadyAndSubscribed()), { timeoutMs: 5_000 });
+    assert.equal(closes.ours, 0, 'neither message moves our client');
+    assert.equal(await ours.set('still', 'here'), 'OK');
+
+    master = second;
+    sentinel.switchMaster(`mymaster 127.0.0.1 ${first.port} 127.0.0.1 ${second.port}`);
+    await waitFor('our client to move to the new master', async () => closes.ours === 1 && ours.status === 'ready', { timeoutMs: 5_000 });
+    assert.equal(await ours.set('moved', 'yes'), 'OK');
+    const direct = new Redis({ port: second.port, lazyConnect: true });
+    try {
+      assert.equal(await direct.get('moved'), 'yes', 'our client writes to the master the switch named');
+    } finally {
+      direct.disconnect();
+    }
+  } finally {
+    plain.disconnect();
+    ours.disconnect();
+    await sentinel.close();
+    await first.stop();
+    await second.stop();
+  }
+});
+
+test('a +switch-master that cannot be read is acted on; an IPv4-mapped address is the same address', () => {
+  const stream = { remoteAddress: '::ffff:10.0.0.2', remotePort: 6380 };
+  assert.equal(switchConcerns(undefined, 'mymaster', stream), true);
+  assert.equal(switchConcerns('mymaster 10.0.0.1 6379', 'mymaster', stream), true);
+  assert.equal(switchConcerns('mymaster 10.0.0.1 6379 10.0.0.2 6380', 'mymaster', stream), false);
+  assert.equal(switchConcerns('mymaster 10.0.0.1 6379 10.0.0.2 6380', 'mymaster', undefined), true, 'not connected: move');
+  assert.equal(switchConcerns('cache 10.0.0.1 6379 10.0.0.3 6380', 'mymaster', stream), false);
 });
