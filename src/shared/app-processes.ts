@@ -14,6 +14,9 @@ import type { Logger } from 'pino';
 export const APP_PROCESS_TAG_ENV = 'MYCLUSTER_PROCESS_TAG';
 
 const POLL_MS = 100;
+/** After SIGKILL: how long to wait for the processes to be gone, and how often to look. */
+const KILLED_GONE_MS = 2_000;
+const KILLED_POLL_MS = 10;
 
 interface TaggedProcess {
   pid: number;
@@ -35,7 +38,7 @@ let unsupportedWarned = false;
 
 /**
  * SIGTERM every live process carrying `tag`, then SIGKILL the ones still there after `graceMs`. Resolves
- * once none is left (or each got SIGKILL), with how many there were.
+ * once none is left (or up to KILLED_GONE_MS after the SIGKILL), with how many there were.
  */
 export async function stopAppProcesses(tag: string, options: StopAppProcessesOptions): Promise<number> {
   const { owner, graceMs, log, exclude = [] } = options;
@@ -63,6 +66,13 @@ export async function stopAppProcesses(tag: string, options: StopAppProcessesOpt
   if (alive.length > 0) {
     log.warn({ pids: alive.map((process) => process.pid), graceMs }, `processes ${owner} started ignored SIGTERM for ${graceMs} ms: sending SIGKILL`);
     for (const process of alive) await signalIfSame(process, 'SIGKILL');
+    // A killed process is gone once the kernel has run its exit, a moment later on a loaded machine: whoever
+    // stops next (the master, exiting) must not leave it behind.
+    const killedBy = Date.now() + KILLED_GONE_MS;
+    while (alive.length > 0 && Date.now() < killedBy) {
+      await sleep(KILLED_POLL_MS);
+      alive = await filterAsync(alive, isSameAndRunning);
+    }
   }
   return found.length;
 }

@@ -222,9 +222,13 @@ export function runMycluster(args, { cwd, env = {}, timeoutMs = 30_000 } = {}) {
       child.kill('SIGKILL');
       reject(new Error(`mycluster ${args.join(' ')} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.once('exit', (code, signal) => {
+    // 'exit' can come before the last of its output was read: resolve on 'close' (stdout and stderr ended),
+    // or 2 s after 'exit' should a process it left behind hold them open.
+    const done = (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
-    });
+    };
+    child.once('close', done);
+    child.once('exit', (code, signal) => setTimeout(() => done(code, signal), 2_000).unref());
   });
 }

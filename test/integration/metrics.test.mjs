@@ -30,17 +30,17 @@ async function startCluster(workers, metrics) {
   return { dir, port, cluster };
 }
 
-/** GET a path of the metrics server (a TCP port on 127.0.0.1, or a unix socket path); fails past 1 s. */
+/** GET a path of the metrics server (a TCP port on 127.0.0.1, or a unix socket path); fails past 5 s. */
 function get(target, urlPath = '/metrics') {
   const where = typeof target === 'number' ? { host: '127.0.0.1', port: target } : { socketPath: target };
   return new Promise((resolve, reject) => {
-    const request = http.get({ ...where, path: urlPath, timeout: 1_000 }, (response) => {
+    const request = http.get({ ...where, path: urlPath, timeout: 5_000 }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => (body += chunk));
       response.on('end', () => resolve({ status: response.statusCode, type: response.headers['content-type'], body }));
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${urlPath} within 1 s`)));
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${urlPath} within 5 s`)));
     request.on('error', reject);
   });
 }
@@ -119,10 +119,15 @@ test('counts survive a SIGKILLed worker and a rolling reload, pass promtool, and
   assert.equal(promtool.status, 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
   assert.equal((await get(metricsPort, '/')).status, 404);
 
-  // A worker blocked for 2.5 s (well under workerTimeout, so it is not replaced): the master still answers at once.
-  const blocked = fetch(`http://127.0.0.1:${port}/api/block?ms=2500`).then((response) => response.text());
+  // A worker blocked for 2.5 s (well under workerTimeout, so it is not replaced): the master answers while it is.
+  let unblocked = false;
+  const blocked = fetch(`http://127.0.0.1:${port}/api/block?ms=2500`).then((response) => {
+    unblocked = true;
+    return response.text();
+  });
   await sleep(300);
   const whileHung = await get(metricsPort);
+  assert.equal(unblocked, false, 'the scrape was answered before the worker was free again');
   assert.equal(whileHung.status, 200);
   assert.match(whileHung.type, /^text\/plain; version=0\.0\.4/);
   await blocked;

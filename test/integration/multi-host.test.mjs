@@ -14,7 +14,9 @@ import { freePort } from '../helpers/net.mjs';
 import { nginxConfig, skipWithoutNginx, startNginx } from '../helpers/nginx.mjs';
 import { sleep, waitFor } from '../helpers/wait.mjs';
 
-const UNREADY_MS = 2_000;
+// Long enough for every check below to run within it on a loaded machine: after it, the workers drain and
+// refuse new connections.
+const UNREADY_MS = 5_000;
 
 const cleanups = [];
 after(async () => {
@@ -40,6 +42,18 @@ async function get(port, urlPath) {
   return { status: response.status, body: await response.json() };
 }
 
+/** The status action's answer once it is 503: the master logs its unready line as it tells the workers, who hear it a moment later. */
+function statusWhenUnready(port) {
+  return waitFor(
+    'status 503',
+    async () => {
+      const answer = await get(port, '/api/status');
+      return answer.status === 503 ? answer : null;
+    },
+    { timeoutMs: UNREADY_MS / 2, intervalMs: 20 },
+  );
+}
+
 /**
  * TERM, then: the status action answers 503 "stopping" (`checks` times, on fresh connections, so every
  * worker of a cluster is likely asked) while another action answers 200; then the process exits 0.
@@ -49,15 +63,7 @@ async function assertUnreadyThenExit(host, port, { checks }) {
   process.kill(host.pid, 'SIGTERM');
   await host.waitForLine((line) => /status answers 503 for \d+ ms, then drain/.test(line.msg ?? ''), { from, what: 'the unready line' });
   for (let check = 0; check < checks; check += 1) {
-    // The master logs the line as it tells the workers: give a worker a moment to have heard it.
-    const status = await waitFor(
-      'status 503',
-      async () => {
-        const answer = await get(port, '/api/status');
-        return answer.status === 503 ? answer : null;
-      },
-      { timeoutMs: 2_000, intervalMs: 20 },
-    );
+    const status = await statusWhenUnready(port);
     assert.equal(status.status, 503, JSON.stringify(status.body));
     assert.equal(status.body.status, 'stopping');
     assert.equal(status.body.reason, 'SIGTERM');
@@ -181,8 +187,7 @@ test('two clusters behind nginx: reloads, one SIGKILLed whole and restarted, a s
     const from = hostB.lines.length;
     process.kill(hostB.pid, 'SIGTERM');
     await hostB.waitForLine((line) => /status answers 503 for \d+ ms/.test(line.msg ?? ''), { from, what: 'host B unready' });
-    const status = await get(portB, '/api/status');
-    assert.equal(status.status, 503);
+    const status = await statusWhenUnready(portB);
     assert.equal(status.body.status, 'stopping');
     assert.equal((await get(portB, '/api/slow')).status, 200);
     assert.deepEqual(await hostB.waitForExit(20_000), { code: 0, signal: null });

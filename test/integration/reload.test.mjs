@@ -53,10 +53,10 @@ function start(dir, args, env) {
 }
 
 /** A cluster of the http-app fixture with `workers` workers, once it reached equilibrium. */
-async function startHttpCluster(workers) {
+async function startHttpCluster(workers, env = {}) {
   const dir = copyFixture('http-app');
   const port = await freePort();
-  const cluster = start(dir, ['start', `--workers=${workers}`], { PORT: String(port) });
+  const cluster = start(dir, ['start', `--workers=${workers}`], { PORT: String(port), ...env });
   await cluster.waitForEquilibrium();
   return { dir, port, cluster };
 }
@@ -103,13 +103,15 @@ describe('rolling reload', () => {
   });
 
   test("an old worker still draining a slow request does not hold up the next slot's replacement until it exits", async () => {
-    const { dir, port, cluster } = await startHttpCluster(2);
+    // stopTimeout raised from the fixtures' 5 s, so the slow requests below can outlast the 2 s bound by far.
+    const { dir, port, cluster } = await startHttpCluster(2, { ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ cluster: { stopTimeout: 20_000 } }) });
     const [old1] = slotPids(dir, 2);
     // A slow request in flight on each old worker: the kernel, not the master, picks which worker accepts a
     // connection, so open keep-alive connections until one has reached each worker, then send the slow request
-    // on it. 3.5 s: longer than the 2 s bound, shorter than the fixture's stopTimeout (5 s).
+    // on it. 8 s: old worker #1 drains for 8 s less the time slot 1's replacement takes to be ready (a fork
+    // booting on a loaded machine, when the spare is not standing by yet), well past the 2 s bound.
     const onEachWorker = await connectionsToEachWorker(port, slotPids(dir, 2));
-    const slow = onEachWorker.map((agent) => getJson(port, '/api/slow?ms=3500', agent).then(({ status }) => status));
+    const slow = onEachWorker.map((agent) => getJson(port, '/api/slow?ms=8000', agent).then(({ status }) => status));
     await sleep(300);
     const events = await reloadMessages(cluster, { timeoutMs: 20_000 });
     const old1Stopped = events.findIndex((msg) => msg.startsWith(`worker #1 (pid ${old1}) stopped`));

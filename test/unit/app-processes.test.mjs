@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import pino from 'pino';
 import { APP_PROCESS_TAG_ENV, stopAppProcesses } from '../../dist/shared/app-processes.js';
-import { isRunning } from '../helpers/cluster.mjs';
+import { childPids, isRunning } from '../helpers/cluster.mjs';
 import { waitFor } from '../helpers/wait.mjs';
 
 const log = pino({ level: 'silent' });
@@ -22,7 +22,8 @@ test('stops exactly the processes carrying the tag: TERM first, KILL for the one
   t.after(() => {
     for (const child of [polite, stubborn, other]) child.kill('SIGKILL');
   });
-  await new Promise((resolve) => setTimeout(resolve, 200)); // the shells start their sleeps
+  // Each shell has forked its sleep (the stubborn one after setting its trap).
+  await waitFor('the shells to start their sleeps', () => [polite, stubborn].every((shell) => childPids(shell.pid).length > 0), { timeoutMs: 10_000 });
 
   const count = await stopAppProcesses(tag, { owner: 'test', graceMs: 500, log });
   assert.equal(count >= 4, true, `the shells and their sleeps: ${count}`);
