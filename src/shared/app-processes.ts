@@ -57,24 +57,25 @@ export async function stopAppProcesses(tag: string, options: StopAppProcessesOpt
   log.info({ pids }, `${owner} left ${found.length} process${found.length === 1 ? '' : 'es'} it started: sending SIGTERM`);
   for (const process of found) await signalIfSame(process, 'SIGTERM');
 
-  const deadline = Date.now() + graceMs;
-  let alive = found;
-  while (alive.length > 0 && Date.now() < deadline) {
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-    alive = await filterAsync(alive, isSameAndRunning);
-  }
+  const alive = await stillRunningAt(found, Date.now() + graceMs, POLL_MS);
   if (alive.length > 0) {
     log.warn({ pids: alive.map((process) => process.pid), graceMs }, `processes ${owner} started ignored SIGTERM for ${graceMs} ms: sending SIGKILL`);
     for (const process of alive) await signalIfSame(process, 'SIGKILL');
     // A killed process is gone once the kernel has run its exit, a moment later on a loaded machine: whoever
     // stops next (the master, exiting) must not leave it behind.
-    const killedBy = Date.now() + KILLED_GONE_MS;
-    while (alive.length > 0 && Date.now() < killedBy) {
-      await sleep(KILLED_POLL_MS);
-      alive = await filterAsync(alive, isSameAndRunning);
-    }
+    await stillRunningAt(alive, Date.now() + KILLED_GONE_MS, KILLED_POLL_MS);
   }
   return found.length;
+}
+
+/** Those of `processes` still running at `deadline`, looked at every `pollMs`; none as soon as all are gone. */
+async function stillRunningAt(processes: TaggedProcess[], deadline: number, pollMs: number): Promise<TaggedProcess[]> {
+  let alive = processes;
+  while (alive.length > 0 && Date.now() < deadline) {
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    alive = await filterAsync(alive, isSameAndRunning);
+  }
+  return alive;
 }
 
 /** Every process whose environment carries `tag` (those of other users cannot be read, nor signalled). */

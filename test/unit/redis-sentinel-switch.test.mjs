@@ -88,15 +88,24 @@ async function fakeSentinel(masterPort) {
   };
 }
 
+/**
+ * mycluster's tasks client and a plain ioredis client with its failover detector (the upstream behaviour), both
+ * through the fake sentinel on `sentinelPort`.
+ */
+function sentinelClients(sentinelPort) {
+  const { log } = capturingLogger();
+  const config = tasksConfig({ url: undefined, redis: { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'mymaster' } });
+  const ours = createRedisClient(config.redis, 'tasks', log);
+  const plain = new Redis({ sentinels: config.redis.sentinels, name: 'mymaster', failoverDetector: true, retryStrategy: () => 100 });
+  plain.on('error', () => undefined);
+  return { ours, plain };
+}
+
 test('a Sentinel connection survives +switch-master while it reconnects (ioredis alone ends for good)', async () => {
   const redis = await startRedis();
   const sentinel = await fakeSentinel(() => redis.port);
-  const { log } = capturingLogger();
-  const config = tasksConfig({ url: undefined, redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster' } });
-  const ours = createRedisClient(config.redis, 'tasks', log);
-  // The same client without mycluster's workaround: the upstream repro.
-  const plain = new Redis({ sentinels: config.redis.sentinels, name: 'mymaster', failoverDetector: true, retryStrategy: () => 100 });
-  plain.on('error', () => undefined);
+  // plain: the same client without mycluster's workaround, the upstream repro.
+  const { ours, plain } = sentinelClients(sentinel.port);
   let oursEnded = false;
   ours.on('end', () => (oursEnded = true));
   try {
@@ -133,12 +142,8 @@ test('a +switch-master of another master, or announcing the address a client is 
   const second = await startRedis();
   let master = first;
   const sentinel = await fakeSentinel(() => master.port);
-  const { log } = capturingLogger();
-  const config = tasksConfig({ url: undefined, redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster' } });
-  const ours = createRedisClient(config.redis, 'tasks', log);
-  // The upstream behaviour, to show each message does reach a detector: any +switch-master reconnects.
-  const plain = new Redis({ sentinels: config.redis.sentinels, name: 'mymaster', failoverDetector: true, retryStrategy: () => 100 });
-  plain.on('error', () => undefined);
+  // plain shows that each message does reach a detector: upstream, any +switch-master reconnects.
+  const { ours, plain } = sentinelClients(sentinel.port);
   const closes = { ours: 0, plain: 0 };
   ours.on('close', () => (closes.ours += 1));
   plain.on('close', () => (closes.plain += 1));
