@@ -3,16 +3,19 @@
 // failover the jobs continue, and every enqueue that was acknowledged is worked or failed — none lost.
 //
 // "Acknowledged" means replicated: Redis replication is asynchronous, so an enqueue the old master answered
-// but had not yet sent to a replica is gone once that replica is promoted. With tasks.enqueueReplicas = 1,
-// tasks.enqueue resolves only once `WAIT` confirms a replica has the job (on the connection that wrote it,
-// and not across a reconnect), so the fixture's enqueue action answers 200 only then; the record task
-// confirms its own write the same way (else the job fails, into the failed queue).
-// Two replicas, so that after the failover the new master still has one to confirm to.
+// but had not yet sent to a replica is gone once that replica is promoted. With tasks.enqueueReplicas = 2
+// (both replicas), tasks.enqueue resolves only once `WAIT` confirms every replica has the job (on the
+// connection that wrote it, and not across a reconnect), so the fixture's enqueue action answers 200 only
+// then, and whichever replica the sentinels promote has it; the record task confirms its own write the same
+// way (else the job fails, into the failed queue). With WAIT 1 of 2 the sentinels may promote the replica
+// that had not received the job yet, and Redis itself loses it (docs/tasks-and-redis.md). The dead master
+// comes back empty as a replica of the new one, so that WAIT 2 can be met again after the failover.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { copyFixture, restartLine, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
+import { startRedis } from '../helpers/redis.mjs';
 import { startSentinelSetup } from '../helpers/sentinel.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
@@ -26,8 +29,8 @@ after(async () => {
 test('Sentinel failover mid-stream: jobs continue after the replica is promoted; no acknowledged enqueue is lost', async (t) => {
   const setup = await startSentinelSetup({ replicas: 2 });
   cleanups.push(() => setup.stop());
-  // tasks.enqueueReplicas: an enqueue resolves only once a replica confirmed it (Redis WAIT).
-  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 1 } }) };
+  // tasks.enqueueReplicas: an enqueue resolves only once both replicas confirmed it (Redis WAIT).
+  const env = { REDIS_URL: '', ACTIONHERO_CONFIG_OVERRIDES: JSON.stringify({ redis: setup.config(), tasks: { enqueueReplicas: 2 } }) };
   const port = await freePort();
   const worker = startMycluster(['start', '--workers=2'], { cwd: copyFixture('tasks-app'), env: { ...env, ACTIONHERO_ROLE: 'worker' } });
   cleanups.push(() => worker.kill());
@@ -35,7 +38,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
   cleanups.push(() => server.kill());
   await Promise.all([worker.waitForEquilibrium(), server.waitForEquilibrium()]);
 
-  const stream = startEnqueueStream({ port, prefix: 'sentinel', batch: 3, pauseMs: 50, concurrency: 2, maxIds: 2_000, replicas: 1 });
+  const stream = startEnqueueStream({ port, prefix: 'sentinel', batch: 3, pauseMs: 50, concurrency: 2, maxIds: 2_000, replicas: 2 });
   let ackedBeforeKill;
   let newMasterPort;
   try {
@@ -44,9 +47,13 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
     ackedBeforeKill = stream.acked.size;
     const killedAt = Date.now();
     process.kill(setup.master.pid, 'SIGKILL');
+    await setup.master.stop(); // waits for the exit, so the port is free for its comeback
     newMasterPort = await setup.waitForFailover(oldMasterPort);
     t.diagnostic(`master ${oldMasterPort} SIGKILLed; sentinels promoted ${newMasterPort} after ${Date.now() - killedAt} ms`);
-    // Jobs continue: enqueues are acknowledged again (by the new master, once its remaining replica re-synced).
+    // Not before the promotion: a returning master can stop a failover the sentinels have not finished.
+    const back = await startRedis(['--replicaof', '127.0.0.1', String(newMasterPort)], { port: oldMasterPort });
+    cleanups.push(() => back.stop());
+    // Jobs continue: enqueues are acknowledged again (by the new master, once both its replicas are in sync).
     await waitFor('60 more acknowledged enqueues after the failover', () => stream.acked.size >= ackedBeforeKill + 60, { timeoutMs: 40_000 });
   } finally {
     await stream.stop();
