@@ -6,7 +6,6 @@
  *
  * The master never listens on it itself (a bound socket without an event-loop watcher): only workers accept.
  */
-import { promises as dns } from 'node:dns';
 import { chmodSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
@@ -18,6 +17,8 @@ import { clearStaleSocket } from '../shared/unix-socket';
 /** A libuv server handle, bound and not listening: node:net's own `_createServerHandle` (what node:cluster uses). */
 interface BoundHandle {
   fd: number;
+  /** 0, or the error of the bind: libuv holds EADDRINUSE back until listen() (or this call). */
+  getsockname(out: object): number;
   close(): void;
 }
 
@@ -31,13 +32,26 @@ export interface Listener extends ListenerSpec {
   close(): void;
 }
 
+/** A host name's address. node:dns is loaded only here: most bindIPs are addresses, and it holds ~0.3 MiB. */
+async function lookup(host: string): Promise<string> {
+  const dns = require('node:dns') as typeof import('node:dns');
+  return (await dns.promises.lookup(host)).address;
+}
+
 /** Bind the web server's socket (TCP port or unix socket path). A BootError names the address and the reason. */
 export async function bindListener(web: WebServerConfig): Promise<Listener> {
   const address = listenerAddress(web);
   if (typeof web.port === 'number') {
-    const ip = net.isIP(web.bindIP) ? web.bindIP : (await dns.lookup(web.bindIP)).address;
+    const ip = net.isIP(web.bindIP) ? web.bindIP : await lookup(web.bindIP);
     const handle = createServerHandle(ip, web.port, net.isIPv6(ip) ? 6 : 4);
     if (typeof handle === 'number') throw bindError(`${web.bindIP}:${web.port}`, handle);
+    // The master never listens, so a port in use would go unnoticed here: the socket would stay unbound, and
+    // the workers' listen() would bind it to a random port on every interface.
+    const delayedError = handle.getsockname({});
+    if (delayedError !== 0) {
+      handle.close();
+      throw bindError(`${web.bindIP}:${web.port}`, delayedError);
+    }
     return { address, fd: handle.fd, close: () => handle.close() };
   }
   const socketPath = web.port;

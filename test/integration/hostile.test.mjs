@@ -1,9 +1,10 @@
 // Hostile input: malformed and oversized requests, slow clients, random CLI arguments, bad config,
-// unsafe pid folders, garbage pidfiles, a unix socket already in use. A clear error or a 4xx; nothing crashes.
+// unsafe pid folders, garbage pidfiles, a unix socket or a TCP port already in use. A clear error or a 4xx; nothing crashes.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,6 +209,35 @@ describe('bad config, pid folders and pidfiles', () => {
       assert.match(answer, /mine$/);
     } finally {
       owner.kill('SIGKILL');
+    }
+  });
+
+  test('a TCP port used by another server: exit 1 naming it, no worker listens elsewhere, and the server keeps serving', async () => {
+    const dir = copyFixture('http-app');
+    const owner = http.createServer((_request, response) => response.end('mine'));
+    await new Promise((resolve) => owner.listen(0, '127.0.0.1', resolve));
+    const { port } = owner.address();
+    try {
+      for (const args of [['start', '--workers=1'], ['start']]) {
+        const { code, stdout, stderr } = await runMycluster(args, { cwd: dir, env: { PORT: String(port) }, timeoutMs: 20_000 });
+        assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+        assert.equal(stderr.trim().split('\n').length, 1, stderr);
+        assert.match(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+        assert.doesNotMatch(stdout, /ready/, 'no worker became ready');
+      }
+      assert.deepEqual(
+        fs.readdirSync(path.join(dir, 'pids')).filter((name) => name !== '.gitkeep'),
+        [],
+        'no pidfile left',
+      );
+      const answer = await within(
+        5_000,
+        'an answer from the other server',
+        fetch(`http://127.0.0.1:${port}/`).then((response) => response.text()),
+      );
+      assert.equal(answer, 'mine');
+    } finally {
+      await new Promise((resolve) => owner.close(resolve));
     }
   });
 
