@@ -33,16 +33,20 @@ export interface Listener extends ListenerSpec {
 }
 
 /** A host name's address. node:dns is loaded only here: most bindIPs are addresses, and it holds ~0.3 MiB. */
-async function lookup(host: string): Promise<string> {
+async function lookup(host: string, port: number): Promise<string> {
   const dns = require('node:dns') as typeof import('node:dns');
-  return (await dns.promises.lookup(host)).address;
+  try {
+    return (await dns.promises.lookup(host)).address;
+  } catch (error) {
+    throw new BootError(`cannot listen on ${host}:${port}: ${(error as Error).message}`);
+  }
 }
 
 /** Bind the web server's socket (TCP port or unix socket path). A BootError names the address and the reason. */
 export async function bindListener(web: WebServerConfig): Promise<Listener> {
   const address = listenerAddress(web);
   if (typeof web.port === 'number') {
-    const ip = net.isIP(web.bindIP) ? web.bindIP : await lookup(web.bindIP);
+    const ip = net.isIP(web.bindIP) ? web.bindIP : await lookup(web.bindIP, web.port);
     const handle = createServerHandle(ip, web.port, net.isIPv6(ip) ? 6 : 4);
     if (typeof handle === 'number') throw bindError(`${web.bindIP}:${web.port}`, handle);
     // The master never listens, so a port in use would go unnoticed here: the socket would stay unbound, and

@@ -65,3 +65,11 @@ test('a port in use is a BootError that names the address', async () => {
     await new Promise((resolve) => taken.close(resolve));
   }
 });
+
+test('a host name that does not resolve is a BootError that names the address', async () => {
+  await assert.rejects(bindListener({ port: 8080, bindIP: 'no-such-host.invalid' }), (error) => {
+    assert.equal(error.name, 'BootError');
+    assert.match(error.message, /^cannot listen on no-such-host\.invalid:8080: getaddrinfo /);
+    return true;
+  });
+});
