@@ -33,12 +33,12 @@ export interface Listener extends ListenerSpec {
 }
 
 /** A host name's address. node:dns is loaded only here: most bindIPs are addresses, and it holds ~0.3 MiB. */
-async function lookup(host: string, port: number): Promise<string> {
+async function lookup(host: string, where: string): Promise<string> {
   const dns = require('node:dns') as typeof import('node:dns');
   try {
     return (await dns.promises.lookup(host)).address;
   } catch (error) {
-    throw new BootError(`cannot listen on ${host}:${port}: ${(error as Error).message}`);
+    throw cannotListen(where, (error as Error).message);
   }
 }
 
@@ -46,15 +46,16 @@ async function lookup(host: string, port: number): Promise<string> {
 export async function bindListener(web: WebServerConfig): Promise<Listener> {
   const address = listenerAddress(web);
   if (typeof web.port === 'number') {
-    const ip = net.isIP(web.bindIP) ? web.bindIP : await lookup(web.bindIP, web.port);
+    const where = `${web.bindIP}:${web.port}`;
+    const ip = net.isIP(web.bindIP) ? web.bindIP : await lookup(web.bindIP, where);
     const handle = createServerHandle(ip, web.port, net.isIPv6(ip) ? 6 : 4);
-    if (typeof handle === 'number') throw bindError(`${web.bindIP}:${web.port}`, handle);
+    if (typeof handle === 'number') throw bindError(where, handle);
     // The master never listens, so a port in use would go unnoticed here: the socket would stay unbound, and
     // the workers' listen() would bind it to a random port on every interface.
     const delayedError = handle.getsockname({});
     if (delayedError !== 0) {
       handle.close();
-      throw bindError(`${web.bindIP}:${web.port}`, delayedError);
+      throw bindError(where, delayedError);
     }
     return { address, fd: handle.fd, close: () => handle.close() };
   }
@@ -87,5 +88,9 @@ function bindError(where: string, errno: number): BootError {
     EACCES: 'permission denied',
     EADDRNOTAVAIL: 'address not available on this host',
   };
-  return new BootError(`cannot listen on ${where}: ${reasons[code] ?? code}`);
+  return cannotListen(where, reasons[code] ?? code);
+}
+
+function cannotListen(where: string, reason: string): BootError {
+  return new BootError(`cannot listen on ${where}: ${reason}`);
 }
