@@ -13,7 +13,6 @@
 import assert from 'node:assert/strict';
 import { copyFixture, restartLine, runMycluster, startMycluster } from './cluster.mjs';
 import { freePort } from './net.mjs';
-import { startRedis } from './redis.mjs';
 import { startSentinelSetup } from './sentinel.mjs';
 import { testClient } from './tasks.mjs';
 import { settle, startEnqueueStream } from './tasks-app.mjs';
@@ -59,10 +58,7 @@ async function failoverRounds(t, setup, stream, cleanups) {
     const newPort = await setup.waitForFailover(oldPort);
     const promotedAt = Date.now();
     const ackedAtPromotion = stream.acked.size;
-    // The dead master comes back empty (no persistence) as a replica of the new master, not of the other
-    // replica: behind a chain, WAIT 2 would wait for the sentinels to reconfigure it. Not before the
-    // promotion: a returning master can stop a failover the sentinels have not finished.
-    const back = await startRedis(['--replicaof', '127.0.0.1', String(newPort)], { port: oldPort });
+    const back = await setup.rejoinAsReplica(oldPort, newPort);
     cleanups.push(() => back.stop());
     redisOnPort.set(oldPort, back);
     await waitFor(`an acknowledged enqueue within 10 s of failover ${round}`, () => stream.acked.size > ackedAtPromotion, {

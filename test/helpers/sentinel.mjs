@@ -84,7 +84,7 @@ async function stopProcess(child) {
  * Start a master, `replicas` replicas (default 1) and three sentinels and wait until the sentinels know the replica and each other
  * (a failover needs the quorum and a majority of sentinels to agree).
  * Returns { masterName, master, replica, replicas, sentinels: [{ host, port }], dir, masterPort(), waitForFailover(),
- * waitForReplicaOf(), sentinelsSeeReplicas(), config(), stop() }. `master` and each replica are startRedis handles (pid, port, restart(), stop()).
+ * waitForReplicaOf(), sentinelsSeeReplicas(), rejoinAsReplica(), config(), stop() }. `master` and each replica are startRedis handles (pid, port, restart(), stop()).
  */
 export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1, quorum = 2, downAfterMs = 1_000, failoverTimeoutMs = 5_000 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mycluster-sentinel-'));
@@ -190,6 +190,12 @@ export async function startSentinelSetup({ masterName = 'mymaster', replicas = 1
     );
     return views.every((view) => view.port === views[0].port && view.healthy >= replicas) && views[0].port;
   };
+  /**
+   * A killed redis back on its port, empty (no persistence), as a replica of the master on `masterPort`: of the
+   * new master, not of another replica, so that WAIT counts it without the sentinels reconfiguring a chain.
+   * Call it once the promotion is done: a returning master can stop a failover the sentinels have not finished.
+   */
+  setup.rejoinAsReplica = (port, masterPort) => startRedis(['--replicaof', '127.0.0.1', String(masterPort)], { port });
   /** The sentinels as config.redis.sentinels. */
   setup.config = () => ({ sentinels: setup.sentinels.map(({ host, port }) => ({ host, port })), name: masterName });
   return setup;

@@ -15,7 +15,6 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { copyFixture, restartLine, startMycluster } from '../helpers/cluster.mjs';
 import { freePort } from '../helpers/net.mjs';
-import { startRedis } from '../helpers/redis.mjs';
 import { startSentinelSetup } from '../helpers/sentinel.mjs';
 import { testClient } from '../helpers/tasks.mjs';
 import { claims, settle, startEnqueueStream } from '../helpers/tasks-app.mjs';
@@ -50,8 +49,7 @@ test('Sentinel failover mid-stream: jobs continue after the replica is promoted;
     await setup.master.stop(); // waits for the exit, so the port is free for its comeback
     newMasterPort = await setup.waitForFailover(oldMasterPort);
     t.diagnostic(`master ${oldMasterPort} SIGKILLed; sentinels promoted ${newMasterPort} after ${Date.now() - killedAt} ms`);
-    // Not before the promotion: a returning master can stop a failover the sentinels have not finished.
-    const back = await startRedis(['--replicaof', '127.0.0.1', String(newMasterPort)], { port: oldMasterPort });
+    const back = await setup.rejoinAsReplica(oldMasterPort, newMasterPort);
     cleanups.push(() => back.stop());
     // Jobs continue: enqueues are acknowledged again (by the new master, once both its replicas are in sync).
     await waitFor('60 more acknowledged enqueues after the failover', () => stream.acked.size >= ackedBeforeKill + 60, { timeoutMs: 40_000 });
